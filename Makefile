@@ -1,0 +1,65 @@
+# The assistant's menu. Newcomers need two commands: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+# Python 3.10, as pinned in .python-version (pyenv), or whatever python3.10 is on the PATH.
+PYTHON_310 := $(firstword $(shell pyenv which python 2>/dev/null | grep -F /3.10.) $(shell command -v python3.10) $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3.10))
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONWARNINGS := ignore::DeprecationWarning
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+# Rasa's telemetry and error reports would send data to Rasa's servers: never.
+export RASA_TELEMETRY_ENABLED := false
+RASA := $(BIN)/rasa
+RASA_PORT ?= 5005
+ACTIONS_PORT ?= 5055
+
+.PHONY: help setup train run shell actions test bench clean
+
+help:  ## this menu
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+# The virtual environment: every package pinned in requirements.txt, and this folder on the path.
+$(BIN)/.installed: requirements.txt
+	@test -n "$(PYTHON_310)" || { echo "Python 3.10 is needed (pyenv install 3.10)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON_310) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==24.2
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.txt
+	echo "$(CURDIR)" > $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/online_safety_project.pth
+	$(RASA) telemetry disable >/dev/null
+	touch $@
+
+# Our own spaCy pipeline, and all-MiniLM-L6-v2 converted to TensorFlow (nothing downloaded).
+.build/spacy_en/meta.json: $(BIN)/.installed bot/spacy_model.py
+	$(BIN)/python -m bot build-spacy
+.build/minilm_tf/tf_model.h5: $(BIN)/.installed bot/nlu/sentence_embeddings.py
+	$(BIN)/python -m bot convert-minilm
+
+setup: $(BIN)/.installed .build/spacy_en/meta.json .build/minilm_tf/tf_model.h5  ## create .venv and build what the model needs
+
+train: setup  ## train the model if the data, content or config changed
+	$(RASA) train --quiet
+
+run: train  ## start the assistant (Rasa on 5005, actions on 5055); Ctrl-C stops both
+	@trap 'kill 0' EXIT; \
+	$(RASA) run actions --port $(ACTIONS_PORT) --actions actions & \
+	$(RASA) run --enable-api --cors "*" --port $(RASA_PORT) & \
+	until curl -sf localhost:$(RASA_PORT)/status >/dev/null; do sleep 1; done; \
+	echo; echo "The assistant is ready. Chat with it:"; \
+	echo "  curl -s localhost:$(RASA_PORT)/webhooks/rest/webhook -d '{\"sender\":\"me\",\"message\":\"is fortnite ok?\"}'"; \
+	echo "Press Ctrl-C to stop."; wait
+
+shell: train  ## chat in the terminal
+	@trap 'kill 0' EXIT; \
+	$(RASA) run actions --port $(ACTIONS_PORT) --actions actions >/dev/null 2>&1 & \
+	$(RASA) shell
+
+test: train  ## check the data and run every test
+	$(BIN)/python -m pytest
+
+bench: train  ## measure training, start-up, accuracy and latency
+	$(BIN)/python -m bot.bench
+
+clean:  ## remove the virtual environment, builds and models
+	rm -rf $(VENV) .build models .pytest_cache

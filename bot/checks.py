@@ -1,0 +1,285 @@
+"""The rules every answer and every training example must keep, as plain functions.
+
+Used by the content tests and by `python -m bot check`. Each problem names the file, the line and
+what to do about it, for the comms officer who made the change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple
+from urllib.parse import urlparse
+
+import yaml
+
+from bot import content
+
+TOPICS_FILE = content.PROJECT_DIR.parent / "shared" / "topics.yml"
+NLU_DIR = content.PROJECT_DIR / "data" / "nlu"
+ALLOWLIST_FILE = content.CONTENT_DIR / "allowed_links.yml"
+
+MIN_EXAMPLES = {"conversation": 15, "advice": 30, "app": 30, "handoff": 30}
+TITLE_LIMIT = 20  # characters: Messenger's limit for button and quick-reply titles
+MAX_MESSAGES = 3
+MAX_LINKS = 2
+MAX_NEXT = 3
+REVIEW_AGE_WARNING = dt.timedelta(days=365)
+
+# Advice to copy or pass on an image is only allowed in the negative ("never screenshot it").
+IMAGE_HANDLING = re.compile(
+    r"\b(screenshot|screen ?shot|save|saving|copy|copying|forward|forwarding|download)\w*\b"
+    r"[^.!?]*\b(image|images|photo|photos|picture|pictures|nude|nudes|video|videos|pic|pics)\b",
+    re.IGNORECASE,
+)
+NEGATION = re.compile(r"\b(never|don't|do not|not|no|nobody|without|isn't|can't|cannot)\b", re.I)
+ASKS_FOR_DETAILS = re.compile(
+    r"\b(send|tell|give|share|upload|type)\b[^.!?]*\b(me|us|here|this chat)\b[^.!?]*"
+    r"\b(name|names|address|addresses|photo|photos|picture|pictures|image|images)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong in a content or data file: where, what, and whether it stops a release."""
+
+    path: Path
+    line: int
+    message: str
+    severity: str = "error"  # or "warning"
+
+    def __str__(self) -> str:
+        try:
+            where = self.path.relative_to(content.PROJECT_DIR)
+        except ValueError:
+            where = self.path
+        return f"{where}:{self.line}: {self.severity}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    kind: str
+    must_show: Tuple[str, ...]
+
+
+def load_topics(path: Path = TOPICS_FILE) -> Dict[str, Topic]:
+    """The topic catalogue (the contract in shared/topics.yml)."""
+    with path.open(encoding="utf-8") as handle:
+        data = yaml.safe_load(handle)
+    return {
+        t["id"]: Topic(t["id"], t["kind"], tuple(t.get("must_show") or ()))
+        for t in data["topics"]
+    }
+
+
+@dataclass(frozen=True)
+class Example:
+    intent: str
+    text: str
+    path: Path
+    line: int
+
+
+def load_examples(directory: Path = NLU_DIR) -> List[Example]:
+    """Every NLU training example, with the file and line it is written on."""
+    examples: List[Example] = []
+    for path in sorted(directory.glob("*.yml")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        intent: Optional[str] = None
+        in_examples = False
+        for number, line in enumerate(lines, start=1):
+            match = re.match(r"^\s*-\s*intent:\s*(\S+)", line)
+            if match:
+                intent, in_examples = match.group(1), False
+                continue
+            if re.match(r"^\s*examples:\s*\|", line):
+                in_examples = True
+                continue
+            item = re.match(r"^\s+-\s+(.*\S)\s*$", line)
+            if intent and in_examples and item:
+                examples.append(Example(intent, item.group(1), path, number))
+            elif line.strip() and not line.startswith(" "):
+                intent, in_examples = None, False
+    return examples
+
+
+def normalised(text: str) -> str:
+    """Lower case, letters and digits only: how we tell whether two examples are the same."""
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def line_of(path: Path, key: str) -> int:
+    """The line on which `key:` is first written in a YAML file (1 if not found)."""
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*:")
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if pattern.match(line):
+            return number
+    return 1
+
+
+def load_allowlist(path: Path = ALLOWLIST_FILE) -> List[str]:
+    with path.open(encoding="utf-8") as handle:
+        return [str(domain).lower() for domain in yaml.safe_load(handle)["domains"]]
+
+
+def link_problem(url: str, allowed_domains: Iterable[str]) -> Optional[str]:
+    """Why a link may not be used, or None if it is fine."""
+    parsed = urlparse(url)
+    if parsed.scheme != "https" or not parsed.hostname:
+        return f"{url} must be a full https:// link"
+    host = parsed.hostname.lower()
+    if not any(host == domain or host.endswith("." + domain) for domain in allowed_domains):
+        return (
+            f"{url} is not on an official site in data/content/allowed_links.yml. Use a link from "
+            "the NSPCC, CEOP, Childline, the IWF, the police or another listed site"
+        )
+    return None
+
+
+def check_answers(
+    answers: Mapping[str, content.Answer],
+    contacts: Mapping[str, str],
+    topics: Mapping[str, Topic],
+    allowed_domains: List[str],
+    today: Optional[dt.date] = None,
+) -> List[Problem]:
+    """Every rule an answer must keep (see docs/extending.md for why)."""
+    today = today or dt.date.today()
+    problems: List[Problem] = []
+    literal_contacts = {name: value for name, value in contacts.items() if len(value) >= 3}
+    for topic_id, topic in topics.items():
+        if topic_id not in answers:
+            problems.append(Problem(content.ANSWERS_DIR, 1, f"topic '{topic_id}' has no answer: "
+                                    "add one to a file in data/content/answers"))
+    for answer in answers.values():
+        def problem(message: str, key: Optional[str] = None, severity: str = "error") -> None:
+            line = line_of(answer.path, key or answer.topic)
+            problems.append(Problem(answer.path, line, f"{answer.topic}: {message}", severity))
+
+        topic = topics.get(answer.topic)
+        if topic is None:
+            problem("this topic is not in shared/topics.yml; check the spelling of its id")
+            continue
+        if not answer.title or len(answer.title) > TITLE_LIMIT:
+            problem(f"title must be 1 to {TITLE_LIMIT} characters (it is a button label)")
+        if not answer.sources:
+            problem("add at least one source under `sources:`")
+        if answer.reviewed > today:
+            problem("the reviewed date is in the future")
+        elif today - answer.reviewed > REVIEW_AGE_WARNING:
+            problem(f"last reviewed {answer.reviewed}: over 12 months ago, check it again",
+                    severity="warning")
+        if not 1 <= len(answer.messages) <= MAX_MESSAGES:
+            problem(f"write 1 to {MAX_MESSAGES} messages")
+        if topic.kind != "conversation" and not answer.links:
+            problem("add one or two official links under `links:`")
+        if len(answer.links) > MAX_LINKS:
+            problem(f"use at most {MAX_LINKS} links")
+        for url in answer.links:
+            reason = link_problem(url, allowed_domains)
+            if reason:
+                problem(reason, key="links")
+        if len(answer.next) > MAX_NEXT:
+            problem(f"offer at most {MAX_NEXT} next topics")
+        for next_topic in answer.next:
+            if next_topic not in answers:
+                problem(f"next topic '{next_topic}' has no answer", key="next")
+        for text in answer.messages:
+            for name, value in literal_contacts.items():
+                if value in text:
+                    problem(f"write {{{name}}} instead of {value}, so the number or address "
+                            "is kept in one place (data/content/contacts.yml)")
+            for name in content.placeholders_in(text):
+                if name not in contacts:
+                    problem(f"unknown placeholder {{{name}}}; the known ones are in "
+                            "data/content/contacts.yml")
+            for sentence in re.split(r"(?<=[.!?])\s+", text):
+                if IMAGE_HANDLING.search(sentence) and not NEGATION.search(sentence):
+                    problem(f"'{sentence[:80]}...' seems to tell someone to copy or pass on an "
+                            "image; never advise that for an image of a child")
+                if ASKS_FOR_DETAILS.search(sentence) and not NEGATION.search(sentence):
+                    problem(f"'{sentence[:80]}...' seems to ask for personal details or images; "
+                            "the assistant must never ask for them")
+        if any(name not in contacts for t in answer.messages for name in content.placeholders_in(t)):
+            continue
+        rendered = content.rendered_messages(answer, answers, contacts)
+        for message in rendered:
+            if len(message["text"]) > content.MESSAGE_LIMIT:
+                problem(f"a message is {len(message['text'])} characters once the contacts and "
+                        f"links are filled in; keep each under {content.MESSAGE_LIMIT} "
+                        "(split it into two messages)", key="messages")
+        shown = "\n".join(m["text"] for m in rendered)
+        for marker in topic.must_show:
+            if marker not in shown:
+                problem(f"the answer must show '{marker}' (shared/topics.yml must_show)")
+        if topic.id == "immediate_danger":
+            first_sentence = re.split(r"(?<=[.!?])\s", rendered[0]["text"])[0]
+            if contacts.get("emergency", "999") not in first_sentence:
+                problem("the first sentence must tell the parent to call {emergency}")
+    return problems
+
+
+def check_examples(
+    examples: List[Example], topics: Mapping[str, Topic], extra_intents: Set[str] = frozenset()
+) -> List[Problem]:
+    """Training examples: enough for every topic, none in two intents, none repeated."""
+    problems: List[Problem] = []
+    by_intent: Dict[str, List[Example]] = defaultdict(list)
+    seen: Dict[str, Example] = {}
+    for example in examples:
+        by_intent[example.intent].append(example)
+        if example.intent not in topics and example.intent not in extra_intents:
+            problems.append(Problem(example.path, example.line,
+                                    f"intent '{example.intent}' is not a topic in shared/topics.yml"))
+        key = normalised(example.text)
+        earlier = seen.get(key)
+        if earlier is None:
+            seen[key] = example
+        elif earlier.intent != example.intent:
+            problems.append(Problem(
+                example.path, example.line,
+                f"'{example.text}' is also an example of '{earlier.intent}' "
+                f"({earlier.path.name}:{earlier.line}); an example may teach only one topic"))
+        else:
+            problems.append(Problem(
+                example.path, example.line,
+                f"'{example.text}' repeats {earlier.path.name}:{earlier.line}; delete one"))
+    for topic in topics.values():
+        count = len(by_intent.get(topic.id, []))
+        needed = MIN_EXAMPLES[topic.kind]
+        if count < needed:
+            problems.append(Problem(NLU_DIR, 1, f"topic '{topic.id}' has {count} examples; "
+                                    f"write at least {needed} in a file in data/nlu"))
+    return problems
+
+
+def check_all(today: Optional[dt.date] = None) -> List[Problem]:
+    """Every content and training-data rule, over the files as they are now."""
+    try:
+        answers = content.load_answers()
+        contacts = content.load_contacts()
+        system_messages = content.load_system_messages()
+    except content.ContentError as error:
+        return [Problem(content.CONTENT_DIR, 1, str(error))]
+    topics = load_topics()
+    allowed = load_allowlist()
+    problems = check_answers(answers, contacts, topics, allowed, today)
+    for name, value in contacts.items():
+        if value.startswith("http"):
+            reason = link_problem(value, allowed)
+            if reason:
+                problems.append(Problem(content.CONTACTS_FILE, line_of(content.CONTACTS_FILE, name),
+                                        reason))
+    for name, text in system_messages.items():
+        try:
+            content.fill_placeholders(text, contacts, name)
+        except content.ContentError as error:
+            problems.append(Problem(content.SYSTEM_FILE, line_of(content.SYSTEM_FILE, name),
+                                    str(error)))
+    problems += check_examples(load_examples(), topics)
+    return problems

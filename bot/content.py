@@ -1,0 +1,193 @@
+"""Curated answers and contacts: loading them from data/content and turning them into Rasa responses.
+
+The answers are written by comms staff in `data/content/answers/*.yml`; every phone number and
+reporting address is written once, in `data/content/contacts.yml`, and referred to from the text by
+a placeholder such as `{nspcc_helpline}`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Tuple
+
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+CONTENT_DIR = PROJECT_DIR / "data" / "content"
+ANSWERS_DIR = CONTENT_DIR / "answers"
+CONTACTS_FILE = CONTENT_DIR / "contacts.yml"
+SYSTEM_FILE = CONTENT_DIR / "system.yml"
+
+MORE_PREFIX = "Find out more:"
+MESSAGE_LIMIT = 640  # characters: what fits Messenger's button template, and a phone screen
+
+
+class ContentError(ValueError):
+    """A content file that cannot be used as it is; the message says which file and what to do."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One topic's curated answer, as written in an answers file."""
+
+    topic: str
+    title: str
+    reviewed: dt.date
+    sources: Tuple[str, ...]
+    messages: Tuple[str, ...]
+    links: Tuple[str, ...]
+    next: Tuple[str, ...]
+    path: Path
+
+    def response_names(self, contacts: Mapping[str, str]) -> List[str]:
+        """The Rasa response names for this answer's messages, in the order they are sent."""
+        count = len(rendered_messages(self, {}, contacts, with_buttons=False))
+        return [response_name(self.topic, index) for index in range(count)]
+
+
+def response_name(topic: str, index: int = 0) -> str:
+    """`utter_<topic>` for the first message of an answer, `utter_<topic>_2` for the second, ..."""
+    return f"utter_{topic}" if index == 0 else f"utter_{topic}_{index + 1}"
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except yaml.YAMLError as error:
+        raise ContentError(f"{path}: not valid YAML ({error}). Check the indentation.") from error
+
+
+def load_contacts(path: Path = CONTACTS_FILE) -> Dict[str, str]:
+    """All contact placeholders (local and national) as one flat mapping of name to value."""
+    data = _read_yaml(path) or {}
+    contacts: Dict[str, str] = {}
+    for section in ("force", "national"):
+        for name, value in (data.get(section) or {}).items():
+            if name in contacts:
+                raise ContentError(f"{path}: '{name}' is defined twice. Keep one of them.")
+            contacts[name] = str(value)
+    return contacts
+
+
+def _as_tuple(value: Any) -> Tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(item).strip() for item in value)
+
+
+def _answer_from(topic: str, entry: Mapping[str, Any], path: Path) -> Answer:
+    if not isinstance(entry, Mapping):
+        raise ContentError(f"{path}: the answer '{topic}' should be a block of fields.")
+    reviewed = entry.get("reviewed")
+    if isinstance(reviewed, str):
+        try:
+            reviewed = dt.date.fromisoformat(reviewed)
+        except ValueError as error:
+            raise ContentError(
+                f"{path}: '{topic}' has reviewed: {reviewed}; write the date as 2026-11-28."
+            ) from error
+    if not isinstance(reviewed, dt.date):
+        raise ContentError(f"{path}: '{topic}' needs a reviewed date, e.g. reviewed: 2026-11-28.")
+    messages = tuple(" ".join(str(text).split()) for text in entry.get("messages") or ())
+    return Answer(
+        topic=topic,
+        title=str(entry.get("title") or "").strip(),
+        reviewed=reviewed,
+        sources=_as_tuple(entry.get("sources")),
+        messages=messages,
+        links=_as_tuple(entry.get("links")),
+        next=_as_tuple(entry.get("next")),
+        path=path,
+    )
+
+
+def load_answers(directory: Path = ANSWERS_DIR) -> Dict[str, Answer]:
+    """Every answer in the answers folder, by topic id."""
+    answers: Dict[str, Answer] = {}
+    for path in sorted(directory.glob("*.yml")):
+        data = _read_yaml(path) or {}
+        for topic, entry in (data.get("answers") or {}).items():
+            if topic in answers:
+                raise ContentError(
+                    f"{path}: the topic '{topic}' already has an answer in "
+                    f"{answers[topic].path.name}. Keep one of them."
+                )
+            answers[topic] = _answer_from(topic, entry, path)
+    return answers
+
+
+def load_system_messages(path: Path = SYSTEM_FILE) -> Dict[str, str]:
+    """Messages that are not answers to a topic (not understood, errors), by name."""
+    data = _read_yaml(path) or {}
+    return {name: " ".join(str(text).split()) for name, text in (data.get("messages") or {}).items()}
+
+
+def placeholders_in(text: str) -> List[str]:
+    """The `{name}` placeholders a text uses."""
+    return [field for _, field, _, _ in string.Formatter().parse(text) if field is not None]
+
+
+def fill_placeholders(text: str, contacts: Mapping[str, str], where: str = "") -> str:
+    """Replace `{name}` placeholders with their contact values."""
+    unknown = [name for name in placeholders_in(text) if name not in contacts]
+    if unknown:
+        known = ", ".join("{" + name + "}" for name in sorted(contacts))
+        raise ContentError(
+            f"{where}: unknown placeholder {{{unknown[0]}}}. Use one of: {known}."
+        )
+    return text.format_map(contacts)
+
+
+def buttons_for(topics: Tuple[str, ...], answers: Mapping[str, Answer]) -> List[Dict[str, str]]:
+    """Buttons that take the parent to other topics: the topic's title, and its intent as payload."""
+    return [{"title": answers[topic].title, "payload": f"/{topic}"} for topic in topics]
+
+
+def rendered_messages(
+    answer: Answer,
+    answers: Mapping[str, Answer],
+    contacts: Mapping[str, str],
+    with_buttons: bool = True,
+) -> List[Dict[str, Any]]:
+    """The chat messages of an answer: placeholders filled, links and buttons at the end.
+
+    The links go at the end of the last message, or into a message of their own when they would
+    take it over the length limit.
+    """
+    where = f"{answer.path}: {answer.topic}"
+    messages: List[Dict[str, Any]] = [
+        {"text": fill_placeholders(text, contacts, where)} for text in answer.messages
+    ]
+    if not messages:
+        return messages
+    if answer.links:
+        more = MORE_PREFIX + " " + "\n".join(answer.links)
+        if len(messages[-1]["text"]) + 2 + len(more) <= MESSAGE_LIMIT:
+            messages[-1]["text"] += "\n\n" + more
+        else:
+            messages.append({"text": more})
+    if answer.next and with_buttons:
+        messages[-1]["buttons"] = buttons_for(answer.next, answers)
+    return messages
+
+
+def domain_responses(
+    answers: Mapping[str, Answer],
+    contacts: Mapping[str, str],
+    system_messages: Mapping[str, str],
+) -> Dict[str, List[Dict[str, Any]]]:
+    """Rasa domain `responses` for every curated answer (one per message) and system message."""
+    responses: Dict[str, List[Dict[str, Any]]] = {
+        f"utter_{name}": [{"text": fill_placeholders(text, contacts, f"{SYSTEM_FILE}: {name}")}]
+        for name, text in system_messages.items()
+    }
+    for answer in answers.values():
+        for index, message in enumerate(rendered_messages(answer, answers, contacts)):
+            responses[response_name(answer.topic, index)] = [message]
+    return responses

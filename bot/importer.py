@@ -1,0 +1,93 @@
+"""A Rasa training-data importer that adds the curated answers in data/content to the domain.
+
+Configured in config.yml (`importers:`), so `rasa train`, `rasa data validate`, `rasa test` and
+`rasa shell` all see the same responses. For every answer it adds:
+- the responses `utter_<topic>`, `utter_<topic>_2`, ... (one per chat message), and
+- the rule "when a parent asks about <topic>, send those messages", unless data/rules already has a
+  rule of its own for that topic (hand-offs do: they add a custom action after the messages).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List, Optional, Set, Text, Union
+
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+from rasa.shared.core.training_data.structures import RuleStep, StoryGraph
+from rasa.shared.importers.rasa import RasaFileImporter
+from rasa.shared.utils.common import cached_method
+
+from bot import content
+
+
+def answer_rules(
+    answers: Dict[str, content.Answer], contacts: Dict[str, str], skip: Set[str]
+) -> Dict[str, list]:
+    """Rules, as Rasa's YAML structure, that send each answer when its topic is asked about."""
+    rules = []
+    for topic, answer in sorted(answers.items()):
+        if topic in skip:
+            continue
+        steps: List[Dict[str, str]] = [{"intent": topic}]
+        steps += [{"action": name} for name in answer.response_names(contacts)]
+        rules.append({"rule": f"answer {topic}", "steps": steps})
+    return {"version": "3.1", "rules": rules}
+
+
+def topics_with_own_rules(graph: StoryGraph) -> Set[str]:
+    """Intents that a hand-written rule starts with (ignoring conditions on slots or loops)."""
+    topics: Set[str] = set()
+    for step in graph.story_steps:
+        if not isinstance(step, RuleStep):
+            continue
+        first_user = next((e for e in step.events if isinstance(e, UserUttered)), None)
+        if first_user is not None and first_user.intent_name:
+            topics.add(first_user.intent_name)
+    return topics
+
+
+class ContentImporter(RasaFileImporter):
+    """RasaFileImporter plus the responses and answer rules made from data/content."""
+
+    def __init__(
+        self,
+        config_file: Optional[Text] = None,
+        domain_path: Optional[Text] = None,
+        training_data_paths: Optional[Union[List[Text], Text]] = None,
+        content_dir: Optional[Text] = None,
+    ) -> None:
+        super().__init__(config_file, domain_path, training_data_paths)
+        base = Path(content_dir) if content_dir else content.CONTENT_DIR
+        self._answers_dir = base / "answers"
+        self._contacts_file = base / "contacts.yml"
+        self._system_file = base / "system.yml"
+
+    @cached_method
+    def _content(self) -> tuple:
+        return content.load_answers(self._answers_dir), content.load_contacts(self._contacts_file)
+
+    @cached_method
+    def get_domain(self) -> Domain:
+        """The domain from domain.yml, with a response for every curated message."""
+        domain = super().get_domain()
+        answers, contacts = self._content()
+        system_messages = content.load_system_messages(self._system_file)
+        responses = content.domain_responses(answers, contacts, system_messages)
+        clashes = sorted(set(responses) & set(domain.responses))
+        if clashes:
+            raise content.ContentError(
+                f"{self._domain_path}: {', '.join(clashes)} also come from data/content/answers. "
+                "Write the answer in one place only."
+            )
+        return domain.merge(Domain.from_dict({"responses": responses}))
+
+    @cached_method
+    def get_stories(self, exclusion_percentage: Optional[int] = None) -> StoryGraph:
+        """The stories and rules in data/, plus a rule for each answer without one."""
+        graph = super().get_stories(exclusion_percentage)
+        answers, contacts = self._content()
+        generated = answer_rules(answers, contacts, skip=topics_with_own_rules(graph))
+        reader = YAMLStoryReader(self.get_domain(), source_name="data/content/answers")
+        return graph.merge(StoryGraph(reader.read_from_parsed_yaml(generated)))

@@ -1,0 +1,213 @@
+"""A calibrated linear intent classifier over TF-IDF weighted sparse features and dense embeddings.
+
+Rasa's featurizers in config.yml produce the features: count vectors of lemmas and of character
+n-grams (sparse), and optionally sentence embeddings (dense). This component TF-IDF weights the
+sparse counts, joins them with the dense features, and fits a logistic regression whose
+probabilities are calibrated by cross-validation, so that the FallbackClassifier's threshold means
+what it says ("below 0.5: not sure").
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text, Tuple, Type
+
+import numpy as np
+import scipy.sparse
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.nlu.featurizers.featurizer import Featurizer
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import normalize
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE = "classifier.skops"
+# The sklearn types the saved model may contain; anything else in the file refuses to load.
+TRUSTED_TYPES = [
+    "sklearn.calibration.CalibratedClassifierCV",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.feature_extraction.text.TfidfTransformer",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.preprocessing._label.LabelEncoder",
+    "scipy.sparse._csr.csr_matrix",
+]
+
+
+def features_of(messages: List[Message]) -> Tuple[Optional[scipy.sparse.csr_matrix], Optional[np.ndarray]]:
+    """The sentence-level sparse and dense features of messages, stacked row by row."""
+    sparse_rows, dense_rows = [], []
+    for message in messages:
+        _, sparse = message.get_sparse_features(TEXT)
+        _, dense = message.get_dense_features(TEXT)
+        if sparse is not None:
+            sparse_rows.append(scipy.sparse.csr_matrix(sparse.features))
+        if dense is not None:
+            dense_rows.append(np.asarray(dense.features).reshape(1, -1))
+    sparse_matrix = scipy.sparse.vstack(sparse_rows).tocsr() if sparse_rows else None
+    dense_matrix = np.vstack(dense_rows) if dense_rows else None
+    for name, matrix in (("sparse", sparse_matrix), ("dense", dense_matrix)):
+        if matrix is not None and matrix.shape[0] != len(messages):
+            raise ValueError(f"Some messages have no {name} sentence features.")
+    return sparse_matrix, dense_matrix
+
+
+def model_storage_has(model_storage: ModelStorage, resource: Resource) -> bool:
+    """Whether the model holds anything for this component."""
+    try:
+        with model_storage.read_from(resource):
+            return True
+    except ValueError:
+        return False
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
+)
+class CalibratedLinearIntentClassifier(IntentClassifier, GraphComponent):
+    """Logistic regression over TF-IDF sparse features and dense embeddings, calibrated."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return [Featurizer]
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        return ["sklearn", "skops"]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "C": 10.0,  # inverse regularisation of the logistic regression
+            "dense_weight": 1.0,  # scale of the (L2-normalised) dense block against the sparse one
+            "calibration_folds": 5,  # cross-validation folds for the sigmoid calibration; 0 = off
+            "max_iter": 2000,
+            "ranking_length": 10,
+            "random_state": 42,
+        }
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        tfidf: Optional[TfidfTransformer] = None,
+        model: Any = None,
+    ) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.tfidf = tfidf
+        self.model = model
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "CalibratedLinearIntentClassifier":
+        return cls(config, model_storage, resource)
+
+    def _matrix(self, messages: List[Message]) -> scipy.sparse.csr_matrix:
+        sparse, dense = features_of(messages)
+        blocks = []
+        if sparse is not None:
+            blocks.append(self.tfidf.transform(sparse) if self.tfidf else normalize(sparse))
+        if dense is not None:
+            blocks.append(scipy.sparse.csr_matrix(normalize(dense) * self.config["dense_weight"]))
+        if not blocks:
+            raise ValueError("No features: add a featurizer before this classifier in config.yml.")
+        return scipy.sparse.hstack(blocks).tocsr()
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [m for m in training_data.intent_examples if m.get(INTENT) and m.get(TEXT)]
+        if not examples:
+            logger.debug("No intent examples: the classifier stays untrained.")
+            return self._resource
+        sparse, _ = features_of(examples)
+        self.tfidf = TfidfTransformer(sublinear_tf=True).fit(sparse) if sparse is not None else None
+        X = self._matrix(examples)
+        y = np.array([m.get(INTENT) for m in examples])
+        base = LogisticRegression(
+            C=self.config["C"],
+            max_iter=self.config["max_iter"],
+            class_weight="balanced",
+            random_state=self.config["random_state"],
+        )
+        folds = self.config["calibration_folds"]
+        if folds and min(np.unique(y, return_counts=True)[1]) >= folds:
+            self.model = CalibratedClassifierCV(base, method="sigmoid", cv=folds, ensemble=False)
+        else:
+            self.model = base
+        self.model.fit(X, y)
+        self.persist()
+        return self._resource
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        scorable = [m for m in messages if m.get(TEXT) and m.get(TEXT).strip()]
+        for message in messages:
+            if self.model is None or message not in scorable:
+                # Nothing to read (an empty message): no intent, so the fallback takes over.
+                message.set(INTENT, {"name": None, "confidence": 0.0}, add_to_output=True)
+                message.set("intent_ranking", [], add_to_output=True)
+        if self.model is None or not scorable:
+            return messages
+        probabilities = self.model.predict_proba(self._matrix(scorable))
+        labels = list(self.model.classes_)
+        for message, row in zip(scorable, probabilities):
+            order = np.argsort(-row)
+            ranking = [
+                {"name": labels[i], "confidence": float(row[i])}
+                for i in order[: self.config["ranking_length"]]
+            ]
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set("intent_ranking", ranking, add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def persist(self) -> None:
+        import skops.io
+
+        with self._model_storage.write_to(self._resource) as directory:
+            skops.io.dump({"tfidf": self.tfidf, "model": self.model}, directory / MODEL_FILE)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "CalibratedLinearIntentClassifier":
+        import skops.io
+
+        try:
+            with model_storage.read_from(resource) as directory:
+                path = directory / MODEL_FILE
+                if not path.exists():  # trained without intent examples
+                    return cls(config, model_storage, resource)
+                unknown = set(skops.io.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
+                if unknown:
+                    # Refuse rather than run a model that falls back on every message.
+                    raise ValueError(f"{path} holds types we do not load: {sorted(unknown)}")
+                saved = skops.io.load(path, trusted=TRUSTED_TYPES)
+        except ValueError:
+            # Rasa raises ValueError when the component was never persisted.
+            if not model_storage_has(model_storage, resource):
+                return cls(config, model_storage, resource)
+            raise
+        return cls(config, model_storage, resource, saved["tfidf"], saved["model"])

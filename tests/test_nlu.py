@@ -1,0 +1,53 @@
+"""The model reads unseen parent messages right: scored on tests/nlu/heldout.yml through POST /model/parse."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import pytest
+
+from bot.checks import load_topics
+from tests.conftest import parse
+from tests.nlu_data import heldout_examples
+
+HANDOFFS = {t.id for t in load_topics().values() if t.kind == "handoff"}
+
+
+@pytest.fixture(scope="module")
+def predictions(servers):
+    """(text, expected topic, predicted topic) for every held-out example."""
+    results = []
+    for text, topic in heldout_examples():
+        body = parse(servers["rasa"], text)
+        ranking = body.get("intent_ranking") or []
+        # Past the fallback the parent is offered the top topics, so score the model's own top pick.
+        top = next((r["name"] for r in ranking if r["name"] != "nlu_fallback"), None)
+        results.append((text, topic, top))
+    return results
+
+
+def test_every_topic_has_at_least_six_heldout_examples():
+    counts = Counter(topic for _, topic in heldout_examples())
+    assert set(counts) == set(load_topics())
+    assert min(counts.values()) >= 6
+
+
+def test_heldout_accuracy_overall(predictions):
+    correct = sum(expected == got for _, expected, got in predictions)
+    accuracy = correct / len(predictions)
+    wrong = [(t, e, g) for t, e, g in predictions if e != g]
+    assert accuracy >= 0.95, (accuracy, wrong)
+
+
+def test_heldout_accuracy_per_topic(predictions):
+    per_topic = defaultdict(list)
+    for _, expected, got in predictions:
+        per_topic[expected].append(expected == got)
+    low = {t: sum(v) / len(v) for t, v in per_topic.items() if sum(v) / len(v) < 0.8}
+    assert low == {}
+
+
+def test_handoff_messages_are_routed_to_a_handoff(predictions):
+    """A disclosure must reach safeguarding help, even if it is a neighbouring hand-off."""
+    missed = [(t, e, g) for t, e, g in predictions if e in HANDOFFS and g not in HANDOFFS]
+    assert missed == []

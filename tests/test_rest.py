@@ -1,0 +1,115 @@
+"""End to end through the REST channel, as the web chat and `curl` use it."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import content
+from bot.checks import load_topics
+from tests.conftest import Chat, post_json, reply_text
+
+CONTACTS = content.load_contacts()
+ANSWERS = content.load_answers()
+TOPICS = load_topics()
+
+
+def test_greeting_says_what_the_assistant_is_and_offers_topics(chat: Chat):
+    reply = chat.send("hello")
+    text = reply_text(reply)
+    assert "automated assistant" in text
+    assert "Nobody reads this chat" in text
+    assert f"call {CONTACTS['emergency']}" in text
+    assert [b["payload"] for b in reply[-1]["buttons"]] == ["/app_safety", "/parental_controls",
+                                                            "/check_friends"]
+
+
+def test_is_fortnite_ok_gets_the_app_answer(chat: Chat):
+    reply = chat.send("is fortnite ok?")
+    expected = content.rendered_messages(ANSWERS["app_safety"], ANSWERS, CONTACTS)
+    assert [m["text"] for m in reply] == [m["text"] for m in expected]
+
+
+@pytest.mark.parametrize("message, topic", [
+    ("how do i check who my daughter has added on snapchat", "check_friends"),
+    ("what rules should we have about who he plays online games with", "online_gaming"),
+    ("what does pegi 12 actually mean", "age_ratings"),
+    ("shes always on video calls in her bedroom is that ok", "video_chat"),
+    ("my son wants to go live on tiktok", "livestreaming"),
+    ("how do we make a family agreement about phones", "family_agreement"),
+    ("how much screen time should an 8 year old have", "screen_time"),
+])
+def test_advice_topics_are_answered_with_their_curated_answer(chat: Chat, message, topic):
+    reply = chat.send(message)
+    expected = content.rendered_messages(ANSWERS[topic], ANSWERS, CONTACTS)
+    assert [m["text"] for m in reply] == [m["text"] for m in expected]
+
+
+HANDOFF_MESSAGES = {
+    "immediate_danger": "my daughter is going to meet a man she met on snapchat tonight",
+    "grooming_concern": "a grown man has been sending my 12 year old sexual messages on instagram",
+    "report_concern": "how do i report someone to ceop",
+    "sextortion": "someone is threatening to share my sons nudes unless he pays them",
+    "abuse_material_found": "i found a website with indecent pictures of children on it",
+    "offender_concern": "i think my husband is looking at child abuse images",
+}
+
+
+@pytest.mark.parametrize("topic", sorted(HANDOFF_MESSAGES))
+@pytest.mark.parametrize("server", ["chat", "chat_without_actions"])
+def test_handoffs_show_their_markers_with_or_without_the_action_server(topic, server, request):
+    chat: Chat = request.getfixturevalue(server)
+    text = reply_text(chat.send(HANDOFF_MESSAGES[topic]))
+    for marker in TOPICS[topic].must_show:
+        assert marker in text, (topic, marker, text)
+
+
+def test_meeting_someone_today_sees_999_first(chat: Chat):
+    reply = chat.send("my son is meeting someone he met on fortnite today")
+    assert reply[0]["text"].startswith(f"Call {CONTACTS['emergency']} now")
+
+
+def test_low_confidence_gets_did_you_mean_with_buttons(chat: Chat):
+    reply = chat.send("my son")
+    texts = [m.get("text") for m in reply]
+    assert texts[0].startswith("Sorry, I'm not sure I've understood")
+    assert texts[-1] == "Did you mean one of these?"
+    payloads = [b["payload"] for b in reply[-1]["buttons"]]
+    assert payloads[-1] == "/what_can_you_do" and 2 <= len(payloads) <= 3
+
+
+def test_low_confidence_without_the_action_server_still_gets_a_reply(chat_without_actions: Chat):
+    reply = chat_without_actions.send("my son")
+    assert reply[0]["text"].startswith("Sorry, I'm not sure I've understood")
+
+
+def test_a_button_payload_answers_its_topic(chat: Chat):
+    reply = chat.send("/check_friends")
+    assert reply[0]["text"] == content.rendered_messages(ANSWERS["check_friends"], ANSWERS,
+                                                         CONTACTS)[0]["text"]
+
+
+@pytest.mark.parametrize("message", [
+    "",
+    "   ",
+    "a" * 20_000,
+    "why " * 5_000,
+    "😀😀😀",
+    "<script>alert(1)</script>",
+    "<b>hello</b> <img src=x onerror=alert(1)>",
+])
+def test_bad_input_gets_a_kind_reply_not_an_error(chat: Chat, message):
+    reply = chat.send(message)
+    assert reply, "no reply at all"
+    assert all(m.get("text") for m in reply)
+
+
+@pytest.mark.parametrize("payload", [
+    b"not json", b"[]", b'"text"', b"{}", b'{"sender": "x"}', b'{"message": "hi"}',
+    b'{"sender": "", "message": "hi"}', b'{"sender": 5, "message": "hi"}',
+    b'{"sender": "x", "message": 5}', b'{"sender": "x", "message": null}',
+    b'{"sender": "x", "message": ["hi"]}', ('{"sender": "%s", "message": "hi"}' % ("x" * 500)).encode(),
+])
+def test_malformed_requests_get_a_400_that_says_what_to_send(servers, payload):
+    status, body = post_json(servers["rasa"].url + "/webhooks/rest/webhook", payload)
+    assert status == 400, body
+    assert "sender" in str(body) or "JSON" in str(body)
