@@ -39,7 +39,7 @@ $(BIN)/.installed: requirements.txt
 setup: $(BIN)/.installed .build/spacy_en/meta.json .build/minilm_tf/tf_model.h5  ## create .venv and build what the model needs
 
 train: setup  ## train the model if the data, content or config changed
-	$(RASA) train --quiet
+	$(RASA) train --quiet --fixed-model-name assistant
 
 run: train  ## start the assistant (Rasa on 5005, actions on 5055); Ctrl-C stops both
 	@trap 'kill 0' EXIT; \

@@ -87,24 +87,28 @@ class Example:
 
 def load_examples(directory: Path = NLU_DIR) -> List[Example]:
     """Every NLU training example, with the file and line it is written on."""
+    return [e for path in sorted(directory.glob("*.yml")) for e in load_examples_from(path)]
+
+
+def load_examples_from(path: Path) -> List[Example]:
+    """The examples of one NLU file (Rasa's YAML format), with their line numbers."""
     examples: List[Example] = []
-    for path in sorted(directory.glob("*.yml")):
-        lines = path.read_text(encoding="utf-8").splitlines()
-        intent: Optional[str] = None
-        in_examples = False
-        for number, line in enumerate(lines, start=1):
-            match = re.match(r"^\s*-\s*intent:\s*(\S+)", line)
-            if match:
-                intent, in_examples = match.group(1), False
-                continue
-            if re.match(r"^\s*examples:\s*\|", line):
-                in_examples = True
-                continue
-            item = re.match(r"^\s+-\s+(.*\S)\s*$", line)
-            if intent and in_examples and item:
-                examples.append(Example(intent, item.group(1), path, number))
-            elif line.strip() and not line.startswith(" "):
-                intent, in_examples = None, False
+    lines = path.read_text(encoding="utf-8").splitlines()
+    intent: Optional[str] = None
+    in_examples = False
+    for number, line in enumerate(lines, start=1):
+        match = re.match(r"^\s*-\s*intent:\s*(\S+)", line)
+        if match:
+            intent, in_examples = match.group(1), False
+            continue
+        if re.match(r"^\s*examples:\s*\|", line):
+            in_examples = True
+            continue
+        item = re.match(r"^\s+-\s+(.*\S)\s*$", line)
+        if intent and in_examples and item:
+            examples.append(Example(intent, item.group(1), path, number))
+        elif line.strip() and not line.startswith(" "):
+            intent, in_examples = None, False
     return examples
 
 
@@ -152,12 +156,13 @@ def check_answers(
     today = today or dt.date.today()
     problems: List[Problem] = []
     literal_contacts = {name: value for name, value in contacts.items() if len(value) >= 3}
-    for topic_id, topic in topics.items():
+    for topic_id in topics:
         if topic_id not in answers:
             problems.append(Problem(content.ANSWERS_DIR, 1, f"topic '{topic_id}' has no answer: "
                                     "add one to a file in data/content/answers"))
     for answer in answers.values():
-        def problem(message: str, key: Optional[str] = None, severity: str = "error") -> None:
+        def problem(message: str, key: Optional[str] = None, severity: str = "error",
+                    answer: content.Answer = answer) -> None:
             line = line_of(answer.path, key or answer.topic)
             problems.append(Problem(answer.path, line, f"{answer.topic}: {message}", severity))
 

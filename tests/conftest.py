@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -15,88 +11,22 @@ from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 
+from bot.processes import (  # noqa: F401  (BIN and SERVER_ENV are used by the test modules)
+    BIN,
+    SERVER_ENV,
+    Server,
+    free_port,
+    latest_model,
+    start_action_server,
+    start_rasa_server,
+)
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-SERVER_ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore",
-              "RASA_TELEMETRY_ENABLED": "false"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def latest_model() -> Path:
-    """The newest model in models/, training one first if there is none (`make test` trains)."""
-    models = sorted((PROJECT_DIR / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    if not models:
-        subprocess.run([str(BIN / "rasa"), "train", "--quiet"], cwd=PROJECT_DIR, check=True,
-                       env=SERVER_ENV)
-        return latest_model()
-    return models[-1]
 
 
 @pytest.fixture(scope="session")
 def model_path() -> Path:
     return latest_model()
-
-
-class Server:
-    """A process we started, with the log it writes and the port it answers on."""
-
-    def __init__(self, args: List[str], port: int, log: Path, cwd: Path = PROJECT_DIR) -> None:
-        self.port = port
-        self.log = log
-        self._log_handle = log.open("w")
-        self.process = subprocess.Popen(
-            args, cwd=cwd, env=SERVER_ENV, stdout=self._log_handle, stderr=subprocess.STDOUT
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def wait_until_up(self, path: str, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.log} : server exited\n{self.log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(self.url + path, timeout=2):
-                    return
-            except (urllib.error.URLError, ConnectionError, OSError):
-                time.sleep(0.5)
-        raise RuntimeError(f"{self.log}: not up after {timeout}s\n{self.log.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self._log_handle.close()
-
-
-def start_action_server(log_dir: Path) -> Server:
-    port = free_port()
-    return Server(
-        [str(BIN / "rasa"), "run", "actions", "--port", str(port), "--actions", "actions"],
-        port, log_dir / "actions.log",
-    )
-
-
-def start_rasa_server(model: Path, action_port: int, log_dir: Path, name: str) -> Server:
-    """A Rasa server with the REST channel and the HTTP API, on a free port."""
-    port = free_port()
-    endpoints = log_dir / f"{name}-endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n')
-    return Server(
-        [str(BIN / "rasa"), "run", "--enable-api", "--port", str(port), "--model", str(model),
-         "--endpoints", str(endpoints), "--credentials", str(PROJECT_DIR / "credentials.yml")],
-        port, log_dir / f"{name}.log",
-    )
 
 
 @pytest.fixture(scope="session")

@@ -48,7 +48,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "SentenceEmbeddingFeaturizer":
+    ) -> SentenceEmbeddingFeaturizer:
         return cls(config, execution_context.node_name)
 
     def process(self, messages: List[Message]) -> List[Message]:

@@ -116,7 +116,7 @@ class CalibratedLinearIntentClassifier(IntentClassifier, GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "CalibratedLinearIntentClassifier":
+    ) -> CalibratedLinearIntentClassifier:
         return cls(config, model_storage, resource)
 
     def _matrix(self, messages: List[Message]) -> scipy.sparse.csr_matrix:
@@ -192,7 +192,7 @@ class CalibratedLinearIntentClassifier(IntentClassifier, GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "CalibratedLinearIntentClassifier":
+    ) -> CalibratedLinearIntentClassifier:
         import skops.io
 
         try:

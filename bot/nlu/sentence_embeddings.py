@@ -58,7 +58,7 @@ def bucket_length(longest: int) -> int:
 class SentenceEncoder:
     """Turns sentences into normalised 384-dimensional vectors."""
 
-    _shared: Dict[Path, "SentenceEncoder"] = {}
+    _shared: Dict[Path, SentenceEncoder] = {}
     _lock = threading.Lock()
 
     def __init__(self, model_dir: Path = CACHE_DIR) -> None:
@@ -85,7 +85,7 @@ class SentenceEncoder:
         self._embed = embed
 
     @classmethod
-    def shared(cls, model_dir: Path = CACHE_DIR) -> "SentenceEncoder":
+    def shared(cls, model_dir: Path = CACHE_DIR) -> SentenceEncoder:
         """One encoder per process: the model is loaded once however many components use it."""
         with cls._lock:
             if model_dir not in cls._shared:

@@ -1,0 +1,203 @@
+"""`make bench`: training time, start-up time, held-out accuracy (ours, DIET and a plain TF-IDF +
+logistic regression, side by side, all trained on the same data), parse latency, and REST
+round trips with 1 and with 20 concurrent senders. Figures only; no thresholds.
+
+    python -m bot.bench [--skip-diet] [--diet-transformer]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Dict, List, Sequence, Tuple
+
+import yaml
+
+from bot import checks
+from bot.content import PROJECT_DIR
+from bot.processes import BIN, SERVER_ENV, start_action_server, start_rasa_server
+
+HELDOUT_DIR = PROJECT_DIR / "tests" / "nlu"
+
+
+def heldout_sets() -> Dict[str, List[Tuple[str, str]]]:
+    """Every held-out file in tests/nlu, as (text, topic) pairs, less any word for word in training."""
+    training = {checks.normalised(e.text) for e in checks.load_examples()}
+    return {
+        path.name: [(e.text, e.intent) for e in checks.load_examples_from(path)
+                    if checks.normalised(e.text) not in training]
+        for path in sorted(HELDOUT_DIR.glob("heldout*.yml"))
+    }
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def accuracy(pairs: List[Tuple[str, str]], predict: Callable[[List[str]], List[str]]) -> float:
+    predicted = predict([text for text, _ in pairs])
+    return sum(p == topic for p, (_, topic) in zip(predicted, pairs)) / len(pairs)
+
+
+def tfidf_baseline() -> Callable[[List[str]], List[str]]:
+    """A plain TF-IDF (words 1-2 + char_wb 2-5, sublinear) + logistic regression (C=10)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+
+    examples = checks.load_examples()
+    model = make_pipeline(
+        make_union(
+            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
+        ),
+        LogisticRegression(C=10, max_iter=3000),
+    )
+    model.fit([e.text for e in examples], [e.intent for e in examples])
+    return lambda texts: list(model.predict(texts))
+
+
+def rasa_nlu_predictor(model_path: Path) -> Callable[[List[str]], List[str]]:
+    """Predictions of a trained Rasa model, in process (the top intent past the fallback)."""
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model_path))
+
+    async def parse_all(texts: List[str]) -> List[str]:
+        names = []
+        for text in texts:
+            ranking = (await agent.parse_message(text))["intent_ranking"]
+            names.append(next((r["name"] for r in ranking if r["name"] != "nlu_fallback"), ""))
+        return names
+
+    return lambda texts: asyncio.run(parse_all(texts))
+
+
+def train(config: Path, out: Path, nlu_only: bool = False) -> Tuple[Path, float]:
+    """Train a fresh model (no cache) and return its path and the seconds it took."""
+    command = [str(BIN / "rasa"), "train"] + (["nlu"] if nlu_only else []) + [
+        "--config", str(config), "--out", str(out), "--quiet", "--force"]
+    started = time.monotonic()
+    subprocess.run(command, cwd=PROJECT_DIR, env=SERVER_ENV, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seconds = time.monotonic() - started
+    return next(out.glob("*.tar.gz")), seconds
+
+
+def diet_config(target: Path, transformer: bool) -> Path:
+    """Our config.yml with DIET in place of our classifier: the same features."""
+    config = yaml.safe_load((PROJECT_DIR / "config.yml").read_text())
+    pipeline = []
+    for component in config["pipeline"]:
+        if component["name"].endswith("CalibratedLinearIntentClassifier"):
+            component = {"name": "DIETClassifier", "epochs": 100, "entity_recognition": False,
+                         "constrain_similarities": True, "random_seed": 42}
+            if not transformer:
+                component["number_of_transformer_layers"] = 0
+        pipeline.append(component)
+    config["pipeline"] = pipeline
+    target.write_text(yaml.safe_dump(config))
+    return target
+
+
+def post(url: str, payload: dict) -> Tuple[int, float]:
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(),
+                                     headers={"Content-Type": "application/json"})
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=120) as response:
+        response.read()
+        return response.status, time.perf_counter() - started
+
+
+def round_trips(url: str, texts: List[str], senders: int, per_sender: int) -> Dict[str, float]:
+    """`senders` parents at once, each sending `per_sender` messages one after another."""
+    def one_sender(index: int) -> List[Tuple[int, float]]:
+        results = []
+        for turn in range(per_sender):
+            text = texts[(index * per_sender + turn) % len(texts)]
+            results.append(post(url, {"sender": f"bench-{senders}-{index}", "message": text}))
+        return results
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=senders) as pool:
+        results = [r for batch in pool.map(one_sender, range(senders)) for r in batch]
+    elapsed = time.perf_counter() - started
+    latencies = [seconds for _, seconds in results]
+    return {
+        "messages": len(results),
+        "errors": sum(status != 200 for status, _ in results),
+        "messages_per_s": len(results) / elapsed,
+        "p50_ms": 1000 * percentile(latencies, 0.5),
+        "p95_ms": 1000 * percentile(latencies, 0.95),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--skip-diet", action="store_true", help="do not train the DIET comparison")
+    parser.add_argument("--diet-transformer", action="store_true",
+                        help="DIET with its default 2-layer transformer (about 15 min on 2 cores)")
+    args = parser.parse_args()
+    sets = heldout_sets()
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    report: Dict[str, object] = {}
+
+    ours, report["training_s"] = train(PROJECT_DIR / "config.yml", work / "ours")
+    print(f"training (full model, no cache): {report['training_s']:.1f} s")
+
+    actions = start_action_server(work)
+    rasa = start_rasa_server(ours, actions.port, work)
+    try:
+        actions.wait_until_up("/health")
+        rasa.wait_until_up("/status")
+        status, _ = post(rasa.url + "/webhooks/rest/webhook", {"sender": "bench", "message": "hi"})
+        report["startup_s"] = time.monotonic() - rasa.started_at
+        print(f"server start-up (process start to first answer): {report['startup_s']:.1f} s")
+
+        texts = [text for pairs in sets.values() for text, _ in pairs]
+        parse_latencies = [post(rasa.url + "/model/parse", {"text": t})[1] for t in texts]
+        report["parse_p50_ms"] = 1000 * statistics.median(parse_latencies)
+        report["parse_p95_ms"] = 1000 * percentile(parse_latencies, 0.95)
+        print(f"parse latency over HTTP ({len(texts)} held-out messages): "
+              f"p50 {report['parse_p50_ms']:.1f} ms, p95 {report['parse_p95_ms']:.1f} ms")
+
+        webhook = rasa.url + "/webhooks/rest/webhook"
+        for senders, per_sender in ((1, 40), (20, 10)):
+            result = round_trips(webhook, texts, senders, per_sender)
+            report[f"rest_{senders}"] = result
+            print(f"REST round trip, {senders:2d} concurrent sender(s), {result['messages']} messages: "
+                  f"p50 {result['p50_ms']:.0f} ms, p95 {result['p95_ms']:.0f} ms, "
+                  f"{result['messages_per_s']:.1f} messages/s, {result['errors']} errors")
+    finally:
+        rasa.stop()
+        actions.stop()
+
+    models = {"ours (TF-IDF + MiniLM, calibrated LR)": rasa_nlu_predictor(ours)}
+    started = time.monotonic()
+    models["plain TF-IDF + logistic regression"] = tfidf_baseline()
+    print(f"plain TF-IDF + LR training: {time.monotonic() - started:.1f} s")
+    if not args.skip_diet:
+        config = diet_config(work / "diet.yml", args.diet_transformer)
+        diet, seconds = train(config, work / "diet", nlu_only=True)
+        label = "DIET" + (" (2-layer transformer)" if args.diet_transformer else " (no transformer)")
+        print(f"{label} NLU training: {seconds:.1f} s")
+        models[label + ", same features"] = rasa_nlu_predictor(diet)
+    print("held-out accuracy:")
+    for name, predict in models.items():
+        scores = ", ".join(f"{file} {accuracy(pairs, predict):.3f} (n={len(pairs)})"
+                           for file, pairs in sets.items())
+        print(f"  {name}: {scores}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
