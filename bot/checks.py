@@ -21,6 +21,8 @@ from bot import content
 TOPICS_FILE = content.PROJECT_DIR.parent / "shared" / "topics.yml"
 NLU_DIR = content.PROJECT_DIR / "data" / "nlu"
 ALLOWLIST_FILE = content.CONTENT_DIR / "allowed_links.yml"
+DOMAIN_FILE = content.PROJECT_DIR / "domain.yml"
+RULES_DIR = content.PROJECT_DIR / "data" / "rules"
 
 MIN_EXAMPLES = {"conversation": 15, "advice": 30, "app": 30, "handoff": 30}
 TITLE_LIMIT = 20  # characters: Messenger's limit for button and quick-reply titles
@@ -280,11 +282,51 @@ def check_all(today: Optional[dt.date] = None) -> List[Problem]:
             if reason:
                 problems.append(Problem(content.CONTACTS_FILE, line_of(content.CONTACTS_FILE, name),
                                         reason))
-    for name, text in system_messages.items():
+    for name, message in system_messages.items():
+        line = line_of(content.SYSTEM_FILE, name)
         try:
-            content.fill_placeholders(text, contacts, name)
+            text = content.fill_placeholders(message["text"], contacts, name)
         except content.ContentError as error:
-            problems.append(Problem(content.SYSTEM_FILE, line_of(content.SYSTEM_FILE, name),
-                                    str(error)))
-    problems += check_examples(load_examples(), topics)
+            problems.append(Problem(content.SYSTEM_FILE, line, str(error)))
+            continue
+        if not text or len(text) > content.MESSAGE_LIMIT:
+            problems.append(Problem(content.SYSTEM_FILE, line, f"{name}: write a message of 1 to "
+                                    f"{content.MESSAGE_LIMIT} characters"))
+        for button in message.get("buttons", []):
+            if not button["title"] or len(button["title"]) > TITLE_LIMIT:
+                problems.append(Problem(content.SYSTEM_FILE, line, f"{name}: button title "
+                                        f"'{button['title']}' must be 1 to {TITLE_LIMIT} characters"))
+    domain_intents = set(yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))["intents"])
+    problems += check_examples(load_examples(), topics, extra_intents=domain_intents - set(topics))
+    problems += check_rules(answers, contacts)
     return problems
+
+
+def check_rules(answers: Mapping[str, content.Answer], contacts: Mapping[str, str]) -> List[Problem]:
+    """A rule written by hand for a topic must send all of that topic's messages, in order."""
+    problems: List[Problem] = []
+    for path in sorted(RULES_DIR.glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for rule in data.get("rules") or []:
+            if rule.get("condition"):
+                continue  # for one situation only; the topic's own rule sends the answer
+            steps = rule.get("steps") or []
+            topic = steps[0].get("intent") if steps else None
+            if topic not in answers:
+                continue
+            sent = [s["action"] for s in steps[1:]
+                    if str(s.get("action", "")).startswith(f"utter_{topic}")]
+            expected = answers[topic].response_names(contacts)
+            if sent != expected:
+                problems.append(Problem(
+                    path, _line_of_text(path, rule["rule"]),
+                    f"rule '{rule['rule']}' sends {sent} but the answer to '{topic}' has the "
+                    f"messages {expected}; list them all, in order"))
+    return problems
+
+
+def _line_of_text(path: Path, text: str) -> int:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if text in line:
+            return number
+    return 1

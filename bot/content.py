@@ -122,10 +122,20 @@ def load_answers(directory: Path = ANSWERS_DIR) -> Dict[str, Answer]:
     return answers
 
 
-def load_system_messages(path: Path = SYSTEM_FILE) -> Dict[str, str]:
-    """Messages that are not answers to a topic (not understood, errors), by name."""
+def load_system_messages(path: Path = SYSTEM_FILE) -> Dict[str, Dict[str, Any]]:
+    """Messages that are not answers to a topic (not understood, questions), by name: each a
+    `text` and optional `buttons` (title and payload)."""
     data = _read_yaml(path) or {}
-    return {name: " ".join(str(text).split()) for name, text in (data.get("messages") or {}).items()}
+    messages = {}
+    for name, value in (data.get("messages") or {}).items():
+        entry = value if isinstance(value, Mapping) else {"text": value}
+        message: Dict[str, Any] = {"text": " ".join(str(entry.get("text") or "").split())}
+        if entry.get("buttons"):
+            message["buttons"] = [
+                {"title": str(b["title"]), "payload": str(b["payload"])} for b in entry["buttons"]
+            ]
+        messages[name] = message
+    return messages
 
 
 def placeholders_in(text: str) -> List[str]:
@@ -180,12 +190,14 @@ def rendered_messages(
 def domain_responses(
     answers: Mapping[str, Answer],
     contacts: Mapping[str, str],
-    system_messages: Mapping[str, str],
+    system_messages: Mapping[str, Mapping[str, Any]],
 ) -> Dict[str, List[Dict[str, Any]]]:
     """Rasa domain `responses` for every curated answer (one per message) and system message."""
     responses: Dict[str, List[Dict[str, Any]]] = {
-        f"utter_{name}": [{"text": fill_placeholders(text, contacts, f"{SYSTEM_FILE}: {name}")}]
-        for name, text in system_messages.items()
+        f"utter_{name}": [
+            {**message, "text": fill_placeholders(message["text"], contacts, f"{SYSTEM_FILE}: {name}")}
+        ]
+        for name, message in system_messages.items()
     }
     for answer in answers.values():
         for index, message in enumerate(rendered_messages(answer, answers, contacts)):

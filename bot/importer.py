@@ -37,10 +37,11 @@ def answer_rules(
 
 
 def topics_with_own_rules(graph: StoryGraph) -> Set[str]:
-    """Intents that a hand-written rule starts with (ignoring conditions on slots or loops)."""
+    """Intents that a hand-written rule without conditions starts with. (A rule with conditions,
+    such as "yes" while a question is open, is for that situation only.)"""
     topics: Set[str] = set()
     for step in graph.story_steps:
-        if not isinstance(step, RuleStep):
+        if not isinstance(step, RuleStep) or step.condition_events_indices:
             continue
         first_user = next((e for e in step.events if isinstance(e, UserUttered)), None)
         if first_user is not None and first_user.intent_name:

@@ -13,6 +13,9 @@ ACCEPTED_WARNINGS = {
     "The utterance 'utter_default' is not used in any story or rule.",
     # Sent by the custom action action_suggest_topics (actions/suggest_topics.py).
     "The utterance 'utter_suggest_topics' is not used in any story or rule.",
+    # Asked by triage_form (Rasa forms ask with utter_ask_<slot>; the validator does not know).
+    "The utterance 'utter_ask_in_danger_now' is not used in any story or rule.",
+    "The utterance 'utter_ask_concern_kind' is not used in any story or rule.",
 }
 
 

@@ -40,10 +40,15 @@ def test_heldout_accuracy_overall(predictions):
 
 
 def test_heldout_accuracy_per_topic(predictions):
+    """On the development set (heldout.yml); the blind set's per-topic figures are reported by
+    `make bench`, with 6 or 7 examples a topic too few for a per-topic bar."""
+    development = {text for text, _ in heldout_examples("heldout.yml")}
     per_topic = defaultdict(list)
-    for _, expected, got in predictions:
+    for text, expected, got in predictions:
+        if text not in development:
+            continue
         per_topic[expected].append(expected == got)
-    low = {t: sum(v) / len(v) for t, v in per_topic.items() if sum(v) / len(v) < 0.8}
+    low = {t: sum(v) / len(v) for t, v in per_topic.items() if sum(v) / len(v) < 0.85}
     assert low == {}
 
 

@@ -113,3 +113,61 @@ def test_malformed_requests_get_a_400_that_says_what_to_send(servers, payload):
     status, body = post_json(servers["rasa"].url + "/webhooks/rest/webhook", payload)
     assert status == 400, body
     assert "sender" in str(body) or "JSON" in str(body)
+
+
+# --- the safeguarding questions after a hand-off -------------------------------------------------
+
+SUMMARIES = __import__("bot.safeguarding.handoff", fromlist=["load_summaries"]).load_summaries()
+SYSTEM = content.load_system_messages()
+
+
+def texts_of(reply):
+    return [m.get("text", "") for m in reply]
+
+
+def test_report_then_no_then_skip_gets_the_general_routes(chat: Chat):
+    first = chat.send("how do i report someone to ceop")
+    assert texts_of(first)[-1] == SYSTEM["ask_in_danger_now"]["text"]
+    assert [b["title"] for b in first[-1]["buttons"]] == ["Yes, right now", "No", "Not sure", "Skip"]
+    assert texts_of(chat.send("/deny")) == [SYSTEM["ask_concern_kind"]["text"]]
+    end = texts_of(chat.send("/dont_know"))
+    assert end[0].startswith("Thank you. The links above are the right place to start.")
+    assert CONTACTS["ceop_report_url"] in end[1] and CONTACTS["nspcc_helpline"] in end[1]
+    assert "Nobody reads this chat" in end[-1]
+
+
+def test_yes_in_danger_gets_999_first(chat: Chat):
+    chat.send("a man keeps sending my daughter sexual messages on snapchat")
+    reply = chat.send("yes")
+    assert reply[0]["text"].startswith(f"Call {CONTACTS['emergency']} now")
+
+
+def test_a_parent_who_does_not_know_is_told_999_if_in_doubt_and_gets_the_service(chat: Chat):
+    first = chat.send("someone is threatening to post my sons pictures unless he pays")
+    assert texts_of(first)[-1] == SYSTEM["ask_in_danger_now"]["text"]  # the kind is known: one question
+    end = texts_of(chat.send("i don't know"))
+    assert end[1].startswith(f"If you think a child could be in danger, call {CONTACTS['emergency']}")
+    assert CONTACTS["report_remove_url"] in end[2]
+
+
+def test_changing_topic_during_the_questions_answers_it_and_asks_again(chat: Chat):
+    chat.send("i found indecent images of kids on a website")
+    reply = texts_of(chat.send("what is ceop"))
+    assert reply[0] == content.rendered_messages(ANSWERS["what_is_ceop"], ANSWERS, CONTACTS)[0]["text"]
+    assert reply[-1] == SYSTEM["ask_in_danger_now"]["text"]
+    end = texts_of(chat.send("no"))
+    assert CONTACTS["iwf_report_url"] in end[1]
+
+
+def test_without_the_action_server_the_questions_still_end_kindly(chat_without_actions: Chat):
+    chat_without_actions.send("i think my partner is looking at child abuse images")
+    end = texts_of(chat_without_actions.send("no"))
+    assert end[0].startswith("Thank you. The links above are the right place to start.")
+
+
+def test_the_safety_net_routes_a_message_the_model_misreads(servers):
+    from tests.conftest import parse
+
+    body = parse(servers["rasa"], "she keeps saying everyone would be better off without her")
+    assert body["intent"]["name"] == "immediate_danger"
+    assert body["safety_net"]["signal"] == "suicide or self-harm"

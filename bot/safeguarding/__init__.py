@@ -1,0 +1,1 @@
+"""Safeguarding: recognising danger, and the hand-off to the right help."""
