@@ -84,8 +84,8 @@ def rasa_nlu_predictor(model_path: Path) -> Callable[[List[str]], List[str]]:
 
 def train(config: Path, out: Path, nlu_only: bool = False) -> Tuple[Path, float]:
     """Train a fresh model (no cache) and return its path and the seconds it took."""
-    command = [str(BIN / "rasa"), "train"] + (["nlu"] if nlu_only else []) + [
-        "--config", str(config), "--out", str(out), "--quiet", "--force"]
+    command = [str(BIN / "rasa"), "train"] + (["nlu"] if nlu_only else ["--force"]) + [
+        "--config", str(config), "--out", str(out), "--quiet"]
     started = time.monotonic()
     subprocess.run(command, cwd=PROJECT_DIR, env=SERVER_ENV, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -11,12 +11,15 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Set, Tuple
 from urllib.parse import urlparse
 
 import yaml
 
 from bot import content
+
+if TYPE_CHECKING:
+    from bot.apps.catalogue import App
 
 TOPICS_FILE = content.PROJECT_DIR.parent / "shared" / "topics.yml"
 NLU_DIR = content.PROJECT_DIR / "data" / "nlu"
@@ -270,7 +273,8 @@ def check_all(today: Optional[dt.date] = None) -> List[Problem]:
     try:
         answers = content.load_answers()
         contacts = content.load_contacts()
-        system_messages = content.load_system_messages()
+        system_messages = {**content.load_system_messages(),
+                           **content.load_system_messages(section="channel")}
     except content.ContentError as error:
         return [Problem(content.CONTENT_DIR, 1, str(error))]
     topics = load_topics()
@@ -299,6 +303,51 @@ def check_all(today: Optional[dt.date] = None) -> List[Problem]:
     domain_intents = set(yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))["intents"])
     problems += check_examples(load_examples(), topics, extra_intents=domain_intents - set(topics))
     problems += check_rules(answers, contacts)
+    from bot.apps.catalogue import load_catalogue
+
+    try:
+        problems += check_catalogue(load_catalogue(), allowed)
+    except (content.ContentError, ValueError, TypeError) as error:
+        problems.append(Problem(content.CONTENT_DIR / "apps.yml", 1, str(error)))
+    return problems
+
+
+def check_catalogue(apps: Mapping[str, App], allowed_domains: List[str]) -> List[Problem]:
+    """Every app entry has what the guide needs, a link on the allowlist, and aliases of its own."""
+    from bot.apps.catalogue import APPS_FILE, KINDS
+    from bot.apps.recognise import squash
+
+    problems: List[Problem] = []
+    owner: Dict[str, str] = {}
+    for app in apps.values():
+        def problem(message: str, app: App = app) -> None:
+            problems.append(Problem(APPS_FILE, line_of(APPS_FILE, app.id), f"{app.id}: {message}"))
+
+        for field in ("name", "what_it_is", "report", "link"):
+            if not getattr(app, field):
+                problem(f"add `{field}:`")
+        if app.kind not in KINDS:
+            problem(f"kind must be one of {', '.join(KINDS)}")
+        if not app.aliases:
+            problem("add the names parents type under `aliases:`")
+        if not app.risks:
+            problem("add the main risks under `risks:`")
+        if not app.sources:
+            problem("add at least one source under `sources:`")
+        if app.reviewed is None:
+            problem("add a reviewed date, e.g. reviewed: 2026-11-28")
+        if app.min_age is None and not app.min_age_note:
+            problem("min_age is empty: say why in `min_age_note:`")
+        if app.link:
+            reason = link_problem(app.link, allowed_domains)
+            if reason:
+                problem(reason)
+        for alias in (app.name.lower(),) + app.aliases:
+            key = squash(alias)
+            if key in owner and owner[key] != app.id:
+                problem(f"the alias '{alias}' is also used by '{owner[key]}'; an alias may name "
+                        "one app only")
+            owner.setdefault(key, app.id)
     return problems
 
 
@@ -317,7 +366,9 @@ def check_rules(answers: Mapping[str, content.Answer], contacts: Mapping[str, st
             sent = [s["action"] for s in steps[1:]
                     if str(s.get("action", "")).startswith(f"utter_{topic}")]
             expected = answers[topic].response_names(contacts)
-            if sent != expected:
+            sent_by_action = not sent and any(
+                str(s.get("action", "")).startswith("action_") for s in steps[1:])
+            if sent != expected and not sent_by_action:
                 problems.append(Problem(
                     path, _line_of_text(path, rule["rule"]),
                     f"rule '{rule['rule']}' sends {sent} but the answer to '{topic}' has the "

@@ -122,12 +122,13 @@ def load_answers(directory: Path = ANSWERS_DIR) -> Dict[str, Answer]:
     return answers
 
 
-def load_system_messages(path: Path = SYSTEM_FILE) -> Dict[str, Dict[str, Any]]:
-    """Messages that are not answers to a topic (not understood, questions), by name: each a
-    `text` and optional `buttons` (title and payload)."""
+def load_system_messages(path: Path = SYSTEM_FILE, section: str = "messages") -> Dict[str, Dict[str, Any]]:
+    """Messages that are not answers to a topic, by name: each a `text` and optional `buttons`
+    (title and payload). Section "messages" is sent by the dialogue (as Rasa responses), section
+    "channel" by the chat channels themselves (a message cut short, the assistant unavailable)."""
     data = _read_yaml(path) or {}
     messages = {}
-    for name, value in (data.get("messages") or {}).items():
+    for name, value in (data.get(section) or {}).items():
         entry = value if isinstance(value, Mapping) else {"text": value}
         message: Dict[str, Any] = {"text": " ".join(str(entry.get("text") or "").split())}
         if entry.get("buttons"):

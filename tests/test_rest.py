@@ -11,6 +11,7 @@ from tests.conftest import Chat, post_json, reply_text
 CONTACTS = content.load_contacts()
 ANSWERS = content.load_answers()
 TOPICS = load_topics()
+SYSTEM = {**content.load_system_messages(), **content.load_system_messages(section="channel")}
 
 
 def test_greeting_says_what_the_assistant_is_and_offers_topics(chat: Chat):
@@ -23,10 +24,44 @@ def test_greeting_says_what_the_assistant_is_and_offers_topics(chat: Chat):
                                                             "/check_friends"]
 
 
-def test_is_fortnite_ok_gets_the_app_answer(chat: Chat):
+def test_is_fortnite_ok_gets_the_fortnite_answer(chat: Chat):
     reply = chat.send("is fortnite ok?")
+    assert reply[0]["text"].startswith("Fortnite: ")
+    assert [b["payload"] for b in reply[-1]["buttons"]] == ["/parental_controls", "/check_friends",
+                                                            "/report_concern"]
+
+
+def test_an_app_question_with_a_misspelling_and_an_age_names_the_app_and_the_age(chat: Chat):
+    reply = chat.send("is snap chat ok for my 11 year old")
+    assert reply[0]["text"].startswith("Snapchat: ")
+    assert "Your child is 11" in reply[0]["text"] and "too young" in reply[0]["text"]
+
+
+def test_follow_ups_use_the_remembered_app_and_age(chat: Chat):
+    chat.send("my daughter is 12, is tiktok safe")
+    about_snapchat = chat.send("what about snapchat?")
+    assert about_snapchat[0]["text"].startswith("Snapchat: ")
+    assert "Your child is 12" in about_snapchat[0]["text"]
+    controls = chat.send("how do i set the controls on it?")
+    assert controls[0]["text"].startswith("On Snapchat")
+
+
+def test_an_unknown_app_gets_the_general_checklist(chat: Chat):
+    reply = chat.send("is wibblechat safe for kids")
     expected = content.rendered_messages(ANSWERS["app_safety"], ANSWERS, CONTACTS)
     assert [m["text"] for m in reply] == [m["text"] for m in expected]
+
+
+def test_without_the_action_server_an_app_question_gets_an_apology_not_silence(
+        chat_without_actions: Chat):
+    reply = chat_without_actions.send("is roblox safe for my 8 year old")
+    assert [m["text"] for m in reply] == [SYSTEM["not_available"]["text"].format_map(CONTACTS)]
+
+
+def test_a_very_long_message_is_cut_and_the_parent_is_told(chat: Chat):
+    reply = chat.send("is roblox safe for my son? " + "He is nine and builds games with his cousin. " * 60)
+    assert reply[0]["text"] == SYSTEM["message_cut"]["text"]
+    assert len(reply) > 1 and reply[1]["text"] != SYSTEM["not_available"]["text"]
 
 
 @pytest.mark.parametrize("message, topic", [
@@ -117,8 +152,6 @@ def test_malformed_requests_get_a_400_that_says_what_to_send(servers, payload):
 
 # --- the safeguarding questions after a hand-off -------------------------------------------------
 
-SUMMARIES = __import__("bot.safeguarding.handoff", fromlist=["load_summaries"]).load_summaries()
-SYSTEM = content.load_system_messages()
 
 
 def texts_of(reply):

@@ -1,15 +1,30 @@
-"""The REST channel, with the request checked first: a malformed request gets a 400 that says
-what to send, never a 500, and never a reply in somebody else's conversation."""
+"""The REST channel (same URL as Rasa's: /webhooks/rest/webhook), made safe for real use:
+
+- a malformed request gets a 400 that says what to send, never a 500, and never a reply in
+  somebody else's conversation (Rasa's own channel falls back to the sender "default");
+- a very long message is cut before the model sees it, and the parent is told;
+- if the assistant could not produce any reply (an action server down, say), the parent gets a
+  short apology with the emergency number rather than silence.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Optional, Text
+import logging
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
 from sanic.exceptions import InvalidUsage
 from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot import content
+
+logger = logging.getLogger(__name__)
 
 MAX_SENDER_LENGTH = 128
+MAX_MESSAGE_LENGTH = 1000  # characters the model reads; a parent's question fits many times over
 USAGE = 'Send a JSON object like {"sender": "a-conversation-id", "message": "your question"}.'
 
 
@@ -24,30 +39,92 @@ def request_body(request: Request) -> dict:
     return body
 
 
+def checked_sender(body: dict) -> str:
+    sender = body.get("sender")
+    if not isinstance(sender, str) or not sender.strip():
+        raise InvalidUsage(f'"sender" must be a non-empty string. {USAGE}')
+    if len(sender) > MAX_SENDER_LENGTH:
+        raise InvalidUsage(f'"sender" must be at most {MAX_SENDER_LENGTH} characters.')
+    return sender
+
+
+def checked_message(body: dict) -> str:
+    message = body.get("message")
+    if not isinstance(message, str):
+        raise InvalidUsage(f'"message" must be a string. {USAGE}')
+    return message
+
+
+def cut_to_length(text: str, limit: int = MAX_MESSAGE_LENGTH) -> tuple:
+    """(the text the model reads, whether it was cut). Cuts at a word boundary where it can."""
+    if len(text) <= limit:
+        return text, False
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut), True
+
+
+class SystemMessages:
+    """The channel's own messages, from data/content/system.yml with the contacts filled in."""
+
+    def __init__(self) -> None:
+        contacts = content.load_contacts()
+        self._messages = {
+            name: content.fill_placeholders(message["text"], contacts, name)
+            for name, message in content.load_system_messages(section="channel").items()
+        }
+
+    def __getitem__(self, name: str) -> str:
+        return self._messages[name]
+
+
+async def handle_message(
+    on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    text: str,
+    sender: str,
+    channel: str,
+    metadata: Optional[Dict[str, Any]],
+    system: SystemMessages,
+) -> List[Dict[str, Any]]:
+    """Run one parent message through the assistant and return what to show them."""
+    text, was_cut = cut_to_length(text)
+    collector = CollectingOutputChannel()
+    try:
+        await on_new_message(
+            UserMessage(text, collector, sender, input_channel=channel, metadata=metadata)
+        )
+    except Exception:  # the parent still gets a reply; the error is in the log
+        logger.exception("The assistant failed to handle a message on the %s channel.", channel)
+    replies = list(collector.messages)
+    if was_cut:
+        replies.insert(0, {"recipient_id": sender, "text": system["message_cut"]})
+    if not any(r.get("text") or r.get("buttons") for r in replies):
+        replies.append({"recipient_id": sender, "text": system["not_available"]})
+    return replies
+
+
 class CheckedRestInput(RestInput):
-    """Rasa's REST channel (same URL: /webhooks/rest/webhook) with its input checked."""
+    """Rasa's REST channel with its input checked and its replies guaranteed."""
 
     @classmethod
     def name(cls) -> Text:
         return "rest"
 
-    async def _extract_sender(self, req: Request) -> Optional[Text]:
-        sender = request_body(req).get("sender")
-        if not isinstance(sender, str) or not sender.strip():
-            raise InvalidUsage(f'"sender" must be a non-empty string. {USAGE}')
-        if len(sender) > MAX_SENDER_LENGTH:
-            raise InvalidUsage(f'"sender" must be at most {MAX_SENDER_LENGTH} characters.')
-        return sender
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+        system = SystemMessages()
 
-    def _extract_message(self, req: Request) -> Optional[Text]:
-        message = request_body(req).get("message")
-        if not isinstance(message, str):
-            raise InvalidUsage(f'"message" must be a string. {USAGE}')
-        return message
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
 
-    def _extract_input_channel(self, req: Request) -> Text:
-        return self.name()
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            body = request_body(request)
+            sender, text = checked_sender(body), checked_message(body)
+            metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
+            replies = await handle_message(on_new_message, text, sender, self.name(), metadata,
+                                           system)
+            return response.json(replies)
 
-    def get_metadata(self, request: Request) -> Optional[dict]:
-        metadata = request_body(request).get("metadata")
-        return metadata if isinstance(metadata, dict) else None
+        return webhook

@@ -1,0 +1,57 @@
+"""`action_app_guide`: "is this app safe for my child?" answered from the app catalogue, using
+the app and age the parent named now or earlier in the conversation."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import content
+from bot.apps.catalogue import load_catalogue
+from bot.apps.guide import app_answer, controls_answer
+
+# "how do I set the controls on it?": the parent means the app we were talking about.
+REFERS_BACK = re.compile(r"\b(it|its|it's|that|this|there|the app|the game|that app|that game)\b")
+
+
+def latest_value(tracker: Tracker, entity: str) -> Optional[str]:
+    return next(iter(tracker.get_latest_entity_values(entity)), None)
+
+
+class ActionAppGuide(Action):
+    def __init__(self) -> None:
+        self.catalogue = load_catalogue()
+        self.answers = content.load_answers()
+        contacts = content.load_contacts()
+        self.general = {topic: [{"response": name} for name in
+                                self.answers[topic].response_names(contacts)]
+                        for topic in ("app_safety", "parental_controls")}
+
+    def name(self) -> str:
+        return "action_app_guide"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[Dict[str, Any]]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        text = (tracker.latest_message.get("text") or "").lower()
+        app = self.catalogue.get(latest_value(tracker, "app") or tracker.get_slot("app") or "")
+        age_text = latest_value(tracker, "child_age") or tracker.get_slot("child_age")
+        age = int(float(age_text)) if age_text else None
+
+        if intent == "parental_controls":
+            if app and REFERS_BACK.search(text):
+                messages = controls_answer(app, self.answers)
+            else:
+                messages = self.general["parental_controls"]
+        elif app:
+            messages = app_answer(app, age, self.answers)
+        else:  # an app we do not know, or none named: the questions to ask about any app
+            messages = self.general["app_safety"]
+        for message in messages:
+            dispatcher.utter_message(**message)
+        return [SlotSet("app", app.id if app else None)]

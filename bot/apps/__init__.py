@@ -1,0 +1,1 @@
+"""The app and game guide: the catalogue, recognising apps and ages in text, and the answers."""

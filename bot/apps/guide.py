@@ -1,0 +1,62 @@
+"""What the assistant says about one app, given what it knows of the child: plain functions.
+
+actions/app_guide.py reads the slots and sends these messages; the words about each app are in
+data/content/apps.yml, the fixed phrases below.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from bot import content
+from bot.apps.catalogue import App
+
+NEXT_TOPICS = ("parental_controls", "check_friends", "report_concern")
+
+
+def _maybe(app: App, field: str) -> str:
+    return " (not confirmed)" if field in app.unconfirmed else ""
+
+
+def age_line(app: App, age: Optional[int]) -> str:
+    """What the app's minimum age means for this child, said plainly."""
+    if app.min_age is None:
+        note = app.min_age_note or f"{app.name} has no fixed minimum age in its terms."
+        return note if age is None else f"{note} Your child is {age}."
+    minimum = f"{app.name}'s own rules say users must be {app.min_age} or over{_maybe(app, 'min_age')}"
+    if age is None:
+        return f"{minimum}. How old is your child? Tell me and I'll say what that means for them."
+    if age < app.min_age:
+        return (
+            f"Your child is {age}, and {minimum}, so they are too young for an account. Children "
+            "who sign up with a false age lose the extra protections the app gives teenagers."
+        )
+    return f"Your child is {age}, and {minimum}, so they are old enough; the settings below still matter."
+
+
+def app_answer(app: App, age: Optional[int], answers: Dict[str, content.Answer]) -> List[Dict[str, Any]]:
+    """The answer to "is <app> safe for my child?": what it is and the age rules; the risks and
+    the settings to switch on; how to block and report, the official link, and next steps."""
+    first = f"{app.name}: {app.what_it_is} {age_line(app, age)}"
+    if app.rating:
+        first += f" Rating: {app.rating}{_maybe(app, 'rating')}."
+    second = "Main risks: " + "; ".join(app.risks) + "."
+    if app.settings:
+        second += f" Settings to switch on{_maybe(app, 'settings')}: " + "; ".join(app.settings) + "."
+    third = f"{app.report} {content.MORE_PREFIX} {app.link}"
+    return [
+        {"text": first},
+        {"text": second},
+        {"text": third, "buttons": content.buttons_for(NEXT_TOPICS, answers)},
+    ]
+
+
+def controls_answer(app: App, answers: Dict[str, content.Answer]) -> List[Dict[str, Any]]:
+    """The answer to "how do I set the controls on it?" when "it" is a known app."""
+    if app.settings:
+        text = f"On {app.name}{_maybe(app, 'settings')}: " + "; ".join(app.settings) + "."
+    else:
+        text = f"{app.name} has no parental controls of its own that I can tell you about."
+    text += f" {app.report} {content.MORE_PREFIX} {app.link}"
+    return [{"text": text, "buttons": content.buttons_for(("parental_controls", "privacy_settings",
+                                                            "check_friends"), answers)}]
