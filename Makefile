@@ -15,7 +15,7 @@ RASA := $(BIN)/rasa
 RASA_PORT ?= 5005
 ACTIONS_PORT ?= 5055
 
-.PHONY: help setup train run shell actions test bench clean
+.PHONY: help setup train run shell actions test bench check evaluate review clean
 
 help:  ## this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -60,6 +60,15 @@ test: train  ## check the data and run every test
 
 bench: train  ## measure training, start-up, accuracy and latency
 	$(BIN)/python -m bot.bench
+
+check: setup  ## check the content and training data (seconds, no training)
+	$(BIN)/python -m bot check $(ARGS)
+
+evaluate: setup  ## score the model on the held-out messages; report in reports/
+	$(BIN)/python -m bot evaluate $(ARGS)
+
+review: setup  ## messages the assistant did not understand (ARGS="--since 2026-11-01 --yaml x.yml")
+	$(BIN)/python -m bot review $(ARGS)
 
 clean:  ## remove the virtual environment, builds and models
 	rm -rf $(VENV) .build models .pytest_cache

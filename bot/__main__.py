@@ -1,4 +1,10 @@
-"""Command-line tools: `python -m bot <command> --help`."""
+"""Tools for the people who look after the assistant: `python -m bot <command> --help`.
+
+  check       check every answer and training example (seconds, no training)
+  evaluate    train if needed, then score the model on the held-out messages
+  review      messages the assistant did not understand, from the stored conversations
+  new-topic   start a new topic: intent, examples, answer and a conversation test to fill in
+"""
 
 from __future__ import annotations
 
@@ -21,17 +27,123 @@ def _convert_minilm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from bot import checks
+
+    problems = checks.check_all()
+    if not args.skip_rasa:
+        problems += checks.rasa_validate()
+    errors = [p for p in problems if p.severity == "error"]
+    for problem in sorted(problems, key=lambda p: (p.severity != "error", str(p))):
+        print(problem)
+    warnings = len(problems) - len(errors)
+    print(f"\n{len(errors)} error(s), {warnings} warning(s).")
+    if errors:
+        print("Fix the errors above (each names the file and line), then run the check again.")
+    return 1 if errors else 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from bot import evaluation
+    from bot.processes import BIN, SERVER_ENV
+
+    subprocess.run([str(BIN / "rasa"), "train", "--quiet", "--fixed-model-name", "assistant"],
+                   cwd=evaluation.PROJECT_DIR, env=SERVER_ENV, check=True)
+    model = evaluation.PROJECT_DIR / "models" / "assistant.tar.gz"
+    result = evaluation.evaluate(model, args.out)
+    print(f"Accuracy on {result['examples']} held-out messages: {result['accuracy']:.3f}")
+    print(f"Safeguarding messages routed to a hand-off: {result['handoffs_routed_to_a_handoff']:.3f}")
+    print("\n".join(result["changes"]))
+    print(f"Report: {args.out / 'evaluation.md'} (confusion matrix: {args.out / 'confusion.png'})")
+    return 0
+
+
+def _review(args: argparse.Namespace) -> int:
+    from bot import review
+
+    items = review.not_understood(args.since, args.endpoints, args.threshold)
+    if not items:
+        print(f"No messages since {args.since} that the assistant did not understand.")
+        return 0
+    for topic, texts in review.grouped(items).items():
+        print(f"\nClosest topic: {topic}")
+        for text in texts:
+            print(f"  - {text}")
+    if args.yaml:
+        args.yaml.write_text(review.nlu_snippet(items), encoding="utf-8")
+        print(f"\nWritten as NLU training data to edit: {args.yaml}")
+    return 0
+
+
+def _new_topic(args: argparse.Namespace) -> int:
+    from bot import scaffold
+
+    try:
+        written = scaffold.new_topic(args.name)
+    except ValueError as error:
+        print(error)
+        return 1
+    print("Started the topic. Fill in every TODO in:")
+    for path in written:
+        print(f"  {path}")
+    print("then run: python -m bot check")
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    import datetime as dt
+    from pathlib import Path
+
+    from bot.content import PROJECT_DIR
+
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    build = commands.add_parser(
-        "build-spacy", help="build the English spaCy pipeline the NLU model uses (no download)"
-    )
-    build.set_defaults(run=_build_spacy)
-    convert = commands.add_parser(
-        "convert-minilm", help="convert the packaged all-MiniLM-L6-v2 weights to TensorFlow (once)"
-    )
-    convert.set_defaults(run=_convert_minilm)
+
+    check = commands.add_parser("check", help="check every answer and training example",
+                                description="Checks the content and training data without "
+                                "training: sources, review dates, links, lengths, Messenger "
+                                "limits, examples, duplicates, the app catalogue, and `rasa data "
+                                "validate`. Exits 1 if there is an error.")
+    check.add_argument("--skip-rasa", action="store_true", help="skip `rasa data validate`")
+    check.set_defaults(run=_check)
+
+    evaluate = commands.add_parser("evaluate", help="score the model on the held-out messages",
+                                   description="Trains if the data changed, scores the held-out "
+                                   "messages and writes a report compared with the last one.")
+    evaluate.add_argument("--out", type=Path, default=PROJECT_DIR / "reports",
+                          help="folder for the report (default: reports/)")
+    evaluate.set_defaults(run=_evaluate)
+
+    review = commands.add_parser("review", help="messages the assistant did not understand",
+                                 description="Lists messages since a date that fell back or "
+                                 "scored low, with personal details removed, grouped by the "
+                                 "closest topic.")
+    review.add_argument("--since", type=dt.date.fromisoformat,
+                        default=dt.date.today() - dt.timedelta(days=7),
+                        help="first day to include, e.g. 2026-11-01 (default: a week ago)")
+    review.add_argument("--endpoints", type=Path, default=PROJECT_DIR / "endpoints.yml",
+                        help="where the conversations are stored (default: endpoints.yml)")
+    review.add_argument("--threshold", type=float, default=0.5,
+                        help="also list messages understood with less confidence than this")
+    review.add_argument("--yaml", type=Path, help="also write them as an NLU file to edit")
+    review.set_defaults(run=_review)
+
+    new_topic = commands.add_parser("new-topic", help="start a new topic to fill in",
+                                    description="Adds the intent to domain.yml and creates the "
+                                    "training examples, the answer and a conversation test, each "
+                                    "with TODO placeholders that `check` reports until filled in.")
+    new_topic.add_argument("name", help="the topic id, lower case with underscores, e.g. sharenting")
+    new_topic.set_defaults(run=_new_topic)
+
+    for name, helper, run in (
+        ("build-spacy", "build the English spaCy pipeline the model uses (no download)", _build_spacy),
+        ("convert-minilm", "convert the packaged all-MiniLM-L6-v2 weights to TensorFlow", _convert_minilm),
+    ):
+        commands.add_parser(name, help=helper).set_defaults(run=run)
+
     args = parser.parse_args(argv)
     return args.run(args)
 

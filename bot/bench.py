@@ -87,7 +87,9 @@ def train(config: Path, out: Path, nlu_only: bool = False) -> Tuple[Path, float]
     command = [str(BIN / "rasa"), "train"] + (["nlu"] if nlu_only else ["--force"]) + [
         "--config", str(config), "--out", str(out), "--quiet"]
     started = time.monotonic()
-    subprocess.run(command, cwd=PROJECT_DIR, env=SERVER_ENV, check=True,
+    # An empty cache of its own, so nothing trained earlier is reused.
+    env = {**SERVER_ENV, "RASA_CACHE_DIRECTORY": str(out / "cache")}
+    subprocess.run(command, cwd=PROJECT_DIR, env=env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     seconds = time.monotonic() - started
     return next(out.glob("*.tar.gz")), seconds

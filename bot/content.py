@@ -8,6 +8,7 @@ a placeholder such as `{nspcc_helpline}`.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,8 @@ from typing import Any, Dict, List, Mapping, Tuple
 
 import yaml
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+# The project folder; ASSISTANT_DIR points the tools at another copy (the tests use this).
+PROJECT_DIR = Path(os.environ.get("ASSISTANT_DIR") or Path(__file__).resolve().parent.parent)
 CONTENT_DIR = PROJECT_DIR / "data" / "content"
 ANSWERS_DIR = CONTENT_DIR / "answers"
 CONTACTS_FILE = CONTENT_DIR / "contacts.yml"

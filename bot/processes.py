@@ -42,13 +42,14 @@ def latest_model() -> Path:
 class Server:
     """A process we started, with the log it writes and the port it answers on."""
 
-    def __init__(self, args: List[str], port: int, log: Path, env: Optional[dict] = None) -> None:
+    def __init__(self, args: List[str], port: int, log: Path, env: Optional[dict] = None,
+                 cwd: Path = PROJECT_DIR) -> None:
         self.port = port
         self.log = log
         self.started_at = time.monotonic()
         self._log_handle = log.open("w")
         self.process = subprocess.Popen(
-            args, cwd=PROJECT_DIR, env=env or SERVER_ENV,
+            args, cwd=cwd, env=env or SERVER_ENV,
             stdout=self._log_handle, stderr=subprocess.STDOUT,
         )
 
@@ -80,21 +81,25 @@ class Server:
         self._log_handle.close()
 
 
-def start_action_server(log_dir: Path) -> Server:
+def start_action_server(log_dir: Path, project: Path = PROJECT_DIR) -> Server:
+    """The action server, for the project in `project` (its content, via ASSISTANT_DIR)."""
     port = free_port()
     return Server(
         [str(BIN / "rasa"), "run", "actions", "--port", str(port), "--actions", "actions"],
-        port, log_dir / "actions.log",
+        port, log_dir / "actions.log", env={**SERVER_ENV, "ASSISTANT_DIR": str(project)},
+        cwd=project,
     )
 
 
-def start_rasa_server(model: Path, action_port: int, log_dir: Path, name: str = "rasa") -> Server:
+def start_rasa_server(model: Path, action_port: int, log_dir: Path, name: str = "rasa",
+                      project: Path = PROJECT_DIR) -> Server:
     """A Rasa server with the REST channel and the HTTP API, on a free port."""
     port = free_port()
     endpoints = log_dir / f"{name}-endpoints.yml"
     endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n')
     return Server(
         [str(BIN / "rasa"), "run", "--enable-api", "--port", str(port), "--model", str(model),
-         "--endpoints", str(endpoints), "--credentials", str(PROJECT_DIR / "credentials.yml")],
-        port, log_dir / f"{name}.log",
+         "--endpoints", str(endpoints), "--credentials", str(project / "credentials.yml")],
+        port, log_dir / f"{name}.log", env={**SERVER_ENV, "ASSISTANT_DIR": str(project)},
+        cwd=project,
     )

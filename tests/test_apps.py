@@ -88,3 +88,8 @@ def test_every_app_answer_fits_messenger():
         for age in (None, 8, 16):
             for message in app_answer(app, age, ANSWERS):
                 assert len(message["text"]) <= content.MESSAGE_LIMIT, (app.id, age)
+
+
+def test_a_child_under_a_pegi_rating_is_told_plainly():
+    app = next(a for a in CATALOGUE.values() if a.min_age is None and "PEGI 18" in a.rating)
+    assert "rated PEGI 18: its content is not meant for under-18s" in age_line(app, 12)

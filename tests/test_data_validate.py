@@ -5,21 +5,8 @@ from __future__ import annotations
 import re
 import subprocess
 
+from bot.checks import ACCEPTED_VALIDATE_WARNINGS as ACCEPTED_WARNINGS
 from tests.conftest import BIN, PROJECT_DIR, SERVER_ENV
-
-# Warnings we accept, and why.
-ACCEPTED_WARNINGS = {
-    # Sent by Rasa's built-in action_default_fallback, which no rule names.
-    "The utterance 'utter_default' is not used in any story or rule.",
-    # The general app checklist, sent by action_app_guide for an app not in the catalogue.
-    "The utterance 'utter_app_safety' is not used in any story or rule.",
-    "The utterance 'utter_app_safety_2' is not used in any story or rule.",
-    # Sent by the custom action action_suggest_topics (actions/suggest_topics.py).
-    "The utterance 'utter_suggest_topics' is not used in any story or rule.",
-    # Asked by triage_form (Rasa forms ask with utter_ask_<slot>; the validator does not know).
-    "The utterance 'utter_ask_in_danger_now' is not used in any story or rule.",
-    "The utterance 'utter_ask_concern_kind' is not used in any story or rule.",
-}
 
 
 def test_rasa_data_validate_is_clean():

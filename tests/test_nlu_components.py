@@ -44,6 +44,16 @@ def test_padding_lengths_come_from_a_few_buckets():
         16, 16, 32, 128, 256]
 
 
+def test_conversion_refuses_weights_other_than_the_pinned_ones(tmp_path):
+    import shutil
+
+    fake = tmp_path / "model"
+    shutil.copytree(sentence_embeddings.package_model_dir(), fake)
+    (fake / "model.safetensors").write_bytes(b"not the weights")
+    with pytest.raises(ValueError, match="not the pinned"):
+        sentence_embeddings.convert(source=fake, target=tmp_path / "out")
+
+
 def test_conversion_writes_a_loadable_cache(tmp_path):
     target = sentence_embeddings.convert(target=tmp_path / "minilm")
     encoded = sentence_embeddings.SentenceEncoder(target).encode(REFERENCE["sentences"][:1])

@@ -6,6 +6,7 @@ data/content/apps.yml, the fixed phrases below.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional
 
 from bot import content
@@ -18,11 +19,23 @@ def _maybe(app: App, field: str) -> str:
     return " (not confirmed)" if field in app.unconfirmed else ""
 
 
+def pegi_age(app: App) -> Optional[int]:
+    """The PEGI age in the app's rating ("PEGI 18" -> 18), if it has one."""
+    match = re.search(r"\bPEGI (\d+)", app.rating)
+    return int(match.group(1)) if match else None
+
+
 def age_line(app: App, age: Optional[int]) -> str:
-    """What the app's minimum age means for this child, said plainly."""
+    """What the app's minimum age (or its PEGI rating) means for this child, said plainly."""
     if app.min_age is None:
         note = app.min_age_note or f"{app.name} has no fixed minimum age in its terms."
-        return note if age is None else f"{note} Your child is {age}."
+        if age is None:
+            return note
+        pegi = pegi_age(app)
+        if pegi and age < pegi:
+            return (f"{note} Your child is {age}, and it is rated PEGI {pegi}: its content is not "
+                    f"meant for under-{pegi}s, and it is illegal to sell it to them.")
+        return f"{note} Your child is {age}."
     minimum = f"{app.name}'s own rules say users must be {app.min_age} or over{_maybe(app, 'min_age')}"
     if age is None:
         return f"{minimum}. How old is your child? Tell me and I'll say what that means for them."
@@ -38,8 +51,10 @@ def app_answer(app: App, age: Optional[int], answers: Dict[str, content.Answer])
     """The answer to "is <app> safe for my child?": what it is and the age rules; the risks and
     the settings to switch on; how to block and report, the official link, and next steps."""
     first = f"{app.name}: {app.what_it_is} {age_line(app, age)}"
-    if app.rating:
+    if app.rating and not re.match(r"(?i)(not confirmed|unconfirmed)", app.rating):
         first += f" Rating: {app.rating}{_maybe(app, 'rating')}."
+    else:
+        first += " Age rating: not confirmed."
     second = "Main risks: " + "; ".join(app.risks) + "."
     if app.settings:
         second += f" Settings to switch on{_maybe(app, 'settings')}: " + "; ".join(app.settings) + "."

