@@ -92,7 +92,7 @@ def start_action_server(log_dir: Path, project: Path = PROJECT_DIR) -> Server:
 
 
 def start_rasa_server(model: Path, action_port: int, log_dir: Path, name: str = "rasa",
-                      project: Path = PROJECT_DIR) -> Server:
+                      project: Path = PROJECT_DIR, env: Optional[dict] = None) -> Server:
     """A Rasa server with the REST channel and the HTTP API, on a free port."""
     port = free_port()
     endpoints = log_dir / f"{name}-endpoints.yml"
@@ -100,6 +100,6 @@ def start_rasa_server(model: Path, action_port: int, log_dir: Path, name: str = 
     return Server(
         [str(BIN / "rasa"), "run", "--enable-api", "--port", str(port), "--model", str(model),
          "--endpoints", str(endpoints), "--credentials", str(project / "credentials.yml")],
-        port, log_dir / f"{name}.log", env={**SERVER_ENV, "ASSISTANT_DIR": str(project)},
-        cwd=project,
+        port, log_dir / f"{name}.log",
+        env={**SERVER_ENV, "ASSISTANT_DIR": str(project), **(env or {})}, cwd=project,
     )

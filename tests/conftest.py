@@ -29,15 +29,62 @@ def model_path() -> Path:
     return latest_model()
 
 
+class FakeGraphAPI:
+    """A local stand-in for Meta's Graph API: records every Send API call."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.sent: List[Dict[str, Any]] = []
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (the http.server interface)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                fake.sent.append({"path": self.path, "body": json.loads(body or b"{}")})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"message_id": "m1"}')
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v19.0"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def to(self, recipient: str) -> List[Dict[str, Any]]:
+        """The messages sent to one recipient, in order."""
+        return [c["body"]["message"] for c in self.sent
+                if c["body"].get("recipient", {}).get("id") == recipient]
+
+
+MESSENGER_ENV = {"FACEBOOK_VERIFY_TOKEN": "test-verify-token",
+                 "FACEBOOK_APP_SECRET": "test-app-secret",
+                 "FACEBOOK_PAGE_ACCESS_TOKEN": "test-page-token"}
+
+
 @pytest.fixture(scope="session")
-def servers(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Server]]:
-    """An action server, a Rasa server using it, and a Rasa server whose action server is down.
+def fake_graph() -> Iterator[FakeGraphAPI]:
+    fake = FakeGraphAPI()
+    yield fake
+    fake.server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def servers(model_path: Path, tmp_path_factory: pytest.TempPathFactory,
+            fake_graph: FakeGraphAPI) -> Iterator[Dict[str, Server]]:
+    """An action server; a Rasa server using it, with Messenger on (talking to a fake Graph API);
+    and a Rasa server whose action server is down, with Messenger off.
 
     All three start together, so the run waits for one start-up, not three.
     """
     log_dir = tmp_path_factory.mktemp("servers")
     actions = start_action_server(log_dir)
-    rasa = start_rasa_server(model_path, actions.port, log_dir, "rasa")
+    rasa = start_rasa_server(model_path, actions.port, log_dir, "rasa",
+                             env={**MESSENGER_ENV, "FACEBOOK_GRAPH_URL": fake_graph.url})
     rasa_without_actions = start_rasa_server(model_path, free_port(), log_dir, "rasa-no-actions")
     started = {"actions": actions, "rasa": rasa, "rasa_without_actions": rasa_without_actions}
     try:
