@@ -15,7 +15,7 @@ RASA := $(BIN)/rasa
 RASA_PORT ?= 5005
 ACTIONS_PORT ?= 5055
 
-.PHONY: help setup train run shell actions test bench check evaluate review clean
+.PHONY: help setup train run shell actions services test bench bench-load serve check evaluate review purge clean
 
 help:  ## this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -36,7 +36,10 @@ $(BIN)/.installed: requirements.txt
 .build/minilm_tf/tf_model.h5: $(BIN)/.installed bot/nlu/sentence_embeddings.py
 	$(BIN)/python -m bot convert-minilm
 
-setup: $(BIN)/.installed .build/spacy_en/meta.json .build/minilm_tf/tf_model.h5  ## create .venv and build what the model needs
+var:
+	mkdir -p var
+
+setup: $(BIN)/.installed .build/spacy_en/meta.json .build/minilm_tf/tf_model.h5 var  ## create .venv and build what the model needs
 
 train: setup  ## train the model if the data, content or config changed
 	$(RASA) train --quiet --fixed-model-name assistant
@@ -44,7 +47,7 @@ train: setup  ## train the model if the data, content or config changed
 run: train  ## start the assistant (Rasa on 5005, actions on 5055); Ctrl-C stops both
 	@trap 'kill 0' EXIT; \
 	$(RASA) run actions --port $(ACTIONS_PORT) --actions actions & \
-	$(RASA) run --enable-api --cors "*" --port $(RASA_PORT) & \
+	$(RASA) run --enable-api --interface 127.0.0.1 --port $(RASA_PORT) & \
 	until curl -sf localhost:$(RASA_PORT)/status >/dev/null; do sleep 1; done; \
 	echo; echo "The assistant is ready. Chat with it:"; \
 	echo "  curl -s localhost:$(RASA_PORT)/webhooks/rest/webhook -d '{\"sender\":\"me\",\"message\":\"is fortnite ok?\"}'"; \
@@ -55,11 +58,31 @@ shell: train  ## chat in the terminal
 	$(RASA) run actions --port $(ACTIONS_PORT) --actions actions >/dev/null 2>&1 & \
 	$(RASA) shell
 
-test: train  ## check the data and run every test
+services:  ## install PostgreSQL, Redis and Chromium (Debian packages) if missing, for the tests
+	bash scripts/install-test-deps.sh
+
+# axe-core, the accessibility checker the browser tests run on the web chat (npm registry).
+AXE := .build/axe/node_modules/axe-core/axe.min.js
+$(AXE):
+	mkdir -p .build/axe
+	cd .build/axe && npm install --no-audit --no-fund --silent axe-core@4.14.1
+
+test: train services $(AXE)  ## check the data and run every test
 	$(BIN)/python -m pytest
 
 bench: train  ## measure training, start-up, accuracy and latency
 	$(BIN)/python -m bot.bench
+
+bench-load: train services  ## N parents at once against one and two servers (ARGS="--senders 20 --messages 10")
+	$(BIN)/python -m bot.bench_load $(ARGS)
+
+serve: train  ## production: needs RASA_AUTH_TOKEN; ENDPOINTS=endpoints.prod.yml for PostgreSQL + Redis
+	@test -n "$$RASA_AUTH_TOKEN" || { echo "Set RASA_AUTH_TOKEN: the HTTP API is never served without one."; exit 1; }
+	@trap 'kill 0' EXIT; \
+	$(RASA) run actions --port $(ACTIONS_PORT) --actions actions & \
+	$(RASA) run --enable-api --auth-token "$$RASA_AUTH_TOKEN" --port $(RASA_PORT) \
+	  --endpoints $${ENDPOINTS:-endpoints.yml} --credentials credentials.yml & \
+	wait
 
 check: setup  ## check the content and training data (seconds, no training)
 	$(BIN)/python -m bot check $(ARGS)
@@ -69,6 +92,9 @@ evaluate: setup  ## score the model on the held-out messages; report in reports/
 
 review: setup  ## messages the assistant did not understand (ARGS="--since 2026-11-01 --yaml x.yml")
 	$(BIN)/python -m bot review $(ARGS)
+
+purge: setup  ## delete stored conversations older than 30 days (ARGS="--days 14")
+	$(BIN)/python -m bot purge $(ARGS)
 
 clean:  ## remove the virtual environment, builds and models
 	rm -rf $(VENV) .build models .pytest_cache

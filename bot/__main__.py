@@ -4,6 +4,7 @@
   evaluate    train if needed, then score the model on the held-out messages
   review      messages the assistant did not understand, from the stored conversations
   new-topic   start a new topic: intent, examples, answer and a conversation test to fill in
+  purge       delete stored conversations older than a number of days (default 30)
 """
 
 from __future__ import annotations
@@ -77,6 +78,22 @@ def _review(args: argparse.Namespace) -> int:
     return 0
 
 
+def _purge(args: argparse.Namespace) -> int:
+    from rasa.core.tracker_store import create_tracker_store
+    from rasa.utils.endpoints import read_endpoint_config
+
+    from bot.storage import RedactingSQLTrackerStore
+
+    config = read_endpoint_config(str(args.endpoints), "tracker_store")
+    store = create_tracker_store(config) if config else None
+    if not isinstance(store, RedactingSQLTrackerStore):
+        print(f"{args.endpoints} does not keep conversations in our SQL store: nothing to purge.")
+        return 1
+    count = store.purge(args.days)
+    print(f"Deleted {count} conversation(s) with no message in the last {args.days} days.")
+    return 0
+
+
 def _new_topic(args: argparse.Namespace) -> int:
     from bot import scaffold
 
@@ -130,6 +147,14 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="also list messages understood with less confidence than this")
     review.add_argument("--yaml", type=Path, help="also write them as an NLU file to edit")
     review.set_defaults(run=_review)
+
+    purge = commands.add_parser("purge", help="delete conversations older than a number of days",
+                                description="Deletes every stored conversation whose last message "
+                                "is older than --days (run it daily, e.g. from cron).")
+    purge.add_argument("--days", type=int, default=30, help="how long to keep (default: 30)")
+    purge.add_argument("--endpoints", type=Path, default=PROJECT_DIR / "endpoints.yml",
+                       help="where the conversations are stored (default: endpoints.yml)")
+    purge.set_defaults(run=_purge)
 
     new_topic = commands.add_parser("new-topic", help="start a new topic to fill in",
                                     description="Adds the intent to domain.yml and creates the "

@@ -92,11 +92,17 @@ def start_action_server(log_dir: Path, project: Path = PROJECT_DIR) -> Server:
 
 
 def start_rasa_server(model: Path, action_port: int, log_dir: Path, name: str = "rasa",
-                      project: Path = PROJECT_DIR, env: Optional[dict] = None) -> Server:
-    """A Rasa server with the REST channel and the HTTP API, on a free port."""
+                      project: Path = PROJECT_DIR, env: Optional[dict] = None,
+                      endpoints_extra: Optional[dict] = None) -> Server:
+    """A Rasa server with the REST channel and the HTTP API, on a free port. Conversations are
+    kept in memory unless `endpoints_extra` gives a tracker store (or other endpoints)."""
+    import yaml
+
     port = free_port()
     endpoints = log_dir / f"{name}-endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n')
+    endpoints.write_text(yaml.safe_dump({
+        "action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"},
+        **(endpoints_extra or {})}))
     return Server(
         [str(BIN / "rasa"), "run", "--enable-api", "--port", str(port), "--model", str(model),
          "--endpoints", str(endpoints), "--credentials", str(project / "credentials.yml")],

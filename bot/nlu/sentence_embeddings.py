@@ -91,6 +91,7 @@ class SentenceEncoder:
             return tf.math.l2_normalize(summed / counts, axis=1)
 
         self._embed = embed
+        self.encode(["warm up"])  # trace the graph now, not on a parent's first message
 
     @classmethod
     def shared(cls, model_dir: Path = CACHE_DIR) -> SentenceEncoder:

@@ -1,0 +1,96 @@
+"""`make bench-load`: N parents at once, M messages each, against one Rasa server and against two
+(turns sent round-robin), both on PostgreSQL + Redis as in docs/deploy.md. Figures only.
+
+    python -m bot.bench_load [--senders 20] [--messages 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+from bot.bench import heldout_sets, percentile
+from bot.processes import latest_model, start_action_server, start_rasa_server
+from bot.services import postgres_server, redis_server
+
+
+def send(url: str, sender: str, text: str) -> Tuple[bool, float]:
+    body = json.dumps({"sender": sender, "message": text}).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            response.read()
+            ok = response.status == 200
+    except (urllib.error.URLError, OSError):
+        ok = False
+    return ok, time.perf_counter() - started
+
+
+def load(urls: List[str], texts: List[str], senders: int, messages: int, tag: str) -> Dict[str, float]:
+    """Every sender sends its messages one after another; each message goes to the next URL."""
+    next_url = itertools.cycle(urls)
+    lock = threading.Lock()
+
+    def one_sender(index: int) -> List[Tuple[bool, float]]:
+        results = []
+        for turn in range(messages):
+            with lock:
+                url = next(next_url)
+            results.append(send(url + "/webhooks/rest/webhook", f"{tag}-{index}",
+                                texts[(index * messages + turn) % len(texts)]))
+        return results
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=senders) as pool:
+        results = [r for batch in pool.map(one_sender, range(senders)) for r in batch]
+    elapsed = time.perf_counter() - started
+    latencies = [seconds for _, seconds in results]
+    return {"messages": len(results), "errors": sum(not ok for ok, _ in results),
+            "per_s": len(results) / elapsed, "p50": 1000 * percentile(latencies, 0.5),
+            "p95": 1000 * percentile(latencies, 0.95), "p99": 1000 * percentile(latencies, 0.99)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.bench_load", description=__doc__.split("\n")[0])
+    parser.add_argument("--senders", type=int, default=20, help="parents at once (default 20)")
+    parser.add_argument("--messages", type=int, default=10, help="messages each (default 10)")
+    args = parser.parse_args()
+    texts = [text for pairs in heldout_sets().values() for text, _ in pairs]
+    work = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    model = latest_model()
+    print(f"{os.cpu_count()} cores; {args.senders} senders x {args.messages} messages")
+    with postgres_server() as postgres, redis_server() as redis:
+        shared = {"tracker_store": postgres.tracker_store(), "lock_store": redis.lock_store()}
+        actions = start_action_server(work)
+        servers = [start_rasa_server(model, actions.port, work, name, endpoints_extra=shared)
+                   for name in ("a", "b")]
+        try:
+            actions.wait_until_up("/health")
+            for server in servers:
+                server.wait_until_up("/status")
+            for label, urls in (("one instance", [servers[0].url]),
+                                ("two instances, round-robin", [s.url for s in servers])):
+                load(urls, texts, 2, 2, f"warm-{len(urls)}")
+                r = load(urls, texts, args.senders, args.messages, f"load-{len(urls)}")
+                print(f"{label}: {r['messages']} messages, {r['per_s']:.1f} messages/s, "
+                      f"p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms, p99 {r['p99']:.0f} ms, "
+                      f"{r['errors']} errors")
+        finally:
+            for server in servers + [actions]:
+                server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,206 @@
+"""The web chat in a real browser: Debian's Chromium, headless, driven by Playwright."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from bot import content
+from tests.conftest import PROJECT_DIR
+
+CHROMIUM = "/usr/bin/chromium"
+AXE = PROJECT_DIR / ".build" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = PROJECT_DIR / "reports" / "screenshots"
+EXIT_URL = "https://www.bbc.co.uk/weather"
+CONTACTS = content.load_contacts()
+ANSWERS = content.load_answers()
+expect.set_options(timeout=30_000)  # the servers are busy with other tests too
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, servers):
+    context = browser.new_context(viewport={"width": 1024, "height": 800})
+    page = context.new_page()
+    page.requests = []  # every URL the page asks for
+    page.on("request", lambda request: page.requests.append(request.url))
+    page.route("https://www.bbc.co.uk/**", lambda route: route.fulfill(body="<title>Weather</title>",
+                                                                        content_type="text/html"))
+    page.demo = servers["rasa"].url + "/webchat/"
+    page.goto(page.demo)
+    yield page
+    context.close()
+
+
+def open_chat(page: Page) -> None:
+    page.get_by_role("button", name="Online safety help").click()
+    expect(page.locator(".osc-bot").first).to_contain_text("automated assistant")
+
+
+def ask(page: Page, text: str) -> None:
+    count = page.locator(".osc-bot").count()
+    page.get_by_label("Type your question").fill(text)
+    page.get_by_label("Type your question").press("Enter")
+    expect(page.locator(".osc-bot")).not_to_have_count(count)
+
+
+def test_ask_a_question_and_read_the_answer(page):
+    open_chat(page)
+    ask(page, "is roblox safe for my 8 year old")
+    expect(page.locator(".osc-bot").filter(has_text="Roblox: ")).to_have_count(1)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "demo-page-with-answer.png"))
+
+
+def test_click_a_button(page):
+    open_chat(page)
+    page.get_by_role("button", name="Checking friends").click()
+    first = ANSWERS["check_friends"].messages[0][:40]
+    expect(page.locator(".osc-bot").filter(has_text=first)).to_have_count(1)
+
+
+def test_html_in_a_message_is_shown_as_text_and_runs_nothing(page):
+    open_chat(page)
+    hostile = '<img src=x onerror="window.pwned=1"><b>bold</b><script>window.pwned=2</script>'
+    ask(page, hostile)
+    expect(page.locator(".osc-user .osc-body").last).to_have_text(hostile)
+    assert page.locator(".osc-log img, .osc-log b, .osc-log script").count() == 0
+    assert page.evaluate("window.pwned") is None
+
+
+def test_links_open_safely_and_only_http(page):
+    open_chat(page)
+    ask(page, "how do i report someone to ceop")
+    links = page.locator(".osc-log a")
+    expect(links.first).to_be_visible()
+    for i in range(links.count()):
+        link = links.nth(i)
+        assert link.get_attribute("href").startswith(("https://", "http://"))
+        assert link.get_attribute("rel") == "noopener noreferrer"
+        assert link.get_attribute("target") == "_blank"
+
+
+def test_a_reload_keeps_the_conversation(page):
+    open_chat(page)
+    ask(page, "how much screen time for a 10 year old")
+    before = page.locator(".osc-message").all_text_contents()
+    page.reload()
+    expect(page.locator(".osc-message")).to_have_count(len(before))
+    assert page.locator(".osc-message").all_text_contents() == before
+    expect(page.get_by_label("Type your question")).to_be_visible()
+
+
+def assert_exited(page: Page) -> None:
+    page.wait_for_url(EXIT_URL + "*")
+    page.goto(page.demo)  # back on the site: the chat is gone from the session
+    expect(page.get_by_role("button", name="Online safety help")).to_be_visible()
+    assert page.locator(".osc-message").count() == 0
+    assert page.evaluate("sessionStorage.length") == 0
+
+
+def test_quick_exit_by_button(page):
+    open_chat(page)
+    ask(page, "my daughter is being bullied")
+    page.get_by_role("button", name="Exit this page").click()
+    assert_exited(page)
+
+
+def test_quick_exit_by_pressing_shift_three_times(page):
+    open_chat(page)
+    for _ in range(3):
+        page.keyboard.press("Shift")
+    assert_exited(page)
+
+
+def test_keyboard_only(page):
+    for _ in range(15):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.className") == "osc-launcher":
+            break
+    assert page.evaluate("document.activeElement.className") == "osc-launcher"
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Type your question")).to_be_focused()
+    expect(page.locator(".osc-bot").first).to_contain_text("automated assistant")
+    page.keyboard.type("what age is tiktok for")
+    page.keyboard.press("Enter")
+    expect(page.locator(".osc-bot").filter(has_text="TikTok: ")).to_have_count(1)
+    page.locator(".osc-choice").last.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".osc-user")).to_have_count(3)
+    page.keyboard.press("Escape")
+    expect(page.locator(".osc-panel")).to_be_hidden()
+    assert page.evaluate("document.activeElement.className") == "osc-launcher"
+
+
+def test_no_serious_accessibility_violations(browser, servers):
+    context = browser.new_context(bypass_csp=True)  # to inject axe-core into the page
+    page = context.new_page()
+    page.goto(servers["rasa"].url + "/webchat/")
+    open_chat(page)
+    ask(page, "is snapchat ok for my 11 year old")
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    serious = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]])
+               for v in results["violations"] if v["impact"] in ("serious", "critical")]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    (SCREENSHOTS / "axe-violations.json").write_text(json.dumps(results["violations"], indent=1))
+    context.close()
+    assert serious == []
+
+
+def test_usable_at_320px_and_targets_at_least_24px(browser, servers):
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    page.goto(servers["rasa"].url + "/webchat/")
+    open_chat(page)
+    ask(page, "how do i set up parental controls")
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 320
+    box = page.locator(".osc-panel").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 320
+    for target in page.locator(".osc-root button, .osc-root input").all():
+        if target.is_visible():
+            size = target.bounding_box()
+            assert size["width"] >= 24 and size["height"] >= 24
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "demo-page-320px.png"), full_page=True)
+    context.close()
+
+
+def test_usable_at_200_percent_zoom(browser, servers):
+    context = browser.new_context(viewport={"width": 640, "height": 400}, device_scale_factor=2)
+    page = context.new_page()
+    page.goto(servers["rasa"].url + "/webchat/")
+    page.evaluate("document.documentElement.style.fontSize = '200%'")
+    open_chat(page)
+    expect(page.get_by_label("Type your question")).to_be_visible()
+    expect(page.get_by_role("button", name="Exit this page")).to_be_visible()
+    context.close()
+
+
+def test_no_cookies_no_third_party_requests_and_a_strict_csp(page):
+    response = page.goto(page.demo)
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    open_chat(page)
+    ask(page, "hello")
+    assert page.context.cookies() == []
+    origin = page.demo.split("/webchat/")[0]
+    assert [url for url in page.requests if not url.startswith(origin)] == []
+
+
+def test_an_error_says_the_assistant_is_unavailable_and_gives_999(page):
+    open_chat(page)
+    page.route("**/webchat/message", lambda route: route.abort())
+    page.get_by_label("Type your question").fill("is fortnite ok")
+    page.get_by_label("Type your question").press("Enter")
+    expect(page.locator(".osc-error").last).to_contain_text(f"call {CONTACTS['emergency']}")
