@@ -133,8 +133,9 @@ def load_examples_from(path: Path) -> List[Example]:
 
 
 def normalised(text: str) -> str:
-    """Lower case, letters and digits only: how we tell whether two examples are the same."""
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+    """Lower case, letters and digits only (any alphabet): how we tell whether two examples are
+    the same."""
+    return " ".join(re.findall(r"[^\W_]+", text.lower()))
 
 
 def line_of(path: Path, key: str) -> int:

@@ -204,3 +204,12 @@ def test_the_safety_net_routes_a_message_the_model_misreads(servers):
     body = parse(servers["rasa"], "she keeps saying everyone would be better off without her")
     assert body["intent"]["name"] == "immediate_danger"
     assert body["safety_net"]["signal"] == "suicide or self-harm"
+
+
+def test_the_sender_rate_limit_counts_a_window_per_sender():
+    from bot.channels.rest import SenderRateLimit
+
+    limit = SenderRateLimit(limit=3, window=10)
+    assert [limit.allow("a", now=t) for t in (0, 1, 2, 3)] == [True, True, True, False]
+    assert limit.allow("b", now=3)
+    assert limit.allow("a", now=10.5)  # the first message has left the window

@@ -28,7 +28,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.messenger_format import messenger_messages
-from bot.channels.rest import SystemMessages, cut_to_length
+from bot.channels.rest import SystemMessages, clean_text, cut_to_length
 from bot.safeguarding.danger import HANDOFFS
 
 logger = logging.getLogger(__name__)
@@ -198,7 +198,7 @@ class MessengerInput(FacebookInput):
         if event["text"] is None:
             await output.send_text(sender, system["no_images"])
             return
-        text, was_cut = cut_to_length(event["text"])
+        text, was_cut = cut_to_length(clean_text(event["text"]))
         if was_cut:
             await output.send_text(sender, system["message_cut"])
         try:

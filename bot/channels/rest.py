@@ -10,6 +10,9 @@
 from __future__ import annotations
 
 import logging
+import re
+import time
+from collections import OrderedDict, deque
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -45,14 +48,26 @@ def checked_sender(body: dict) -> str:
         raise InvalidUsage(f'"sender" must be a non-empty string. {USAGE}')
     if len(sender) > MAX_SENDER_LENGTH:
         raise InvalidUsage(f'"sender" must be at most {MAX_SENDER_LENGTH} characters.')
+    if clean_text(sender) != sender:
+        raise InvalidUsage('"sender" may not contain control characters or invalid Unicode.')
     return sender
+
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def clean_text(text: str) -> str:
+    """Text safe to read and store: lone surrogates (not valid Unicode) replaced, and control
+    characters (bar new lines and tabs) removed."""
+    text = text.encode("utf-8", errors="replace").decode("utf-8")
+    return CONTROL_CHARACTERS.sub("", text)
 
 
 def checked_message(body: dict) -> str:
     message = body.get("message")
     if not isinstance(message, str):
         raise InvalidUsage(f'"message" must be a string. {USAGE}')
-    return message
+    return clean_text(message)
 
 
 def cut_to_length(text: str, limit: int = MAX_MESSAGE_LENGTH) -> tuple:
@@ -62,6 +77,29 @@ def cut_to_length(text: str, limit: int = MAX_MESSAGE_LENGTH) -> tuple:
     cut = text[:limit]
     space = cut.rfind(" ")
     return (cut[:space] if space > limit // 2 else cut), True
+
+
+class SenderRateLimit:
+    """At most `limit` messages from one sender in `window` seconds (in memory, per server; a
+    reverse proxy limits per client too: docs/deploy.md). Keeps one sender from tying up the
+    assistant, and a conversation from growing without end."""
+
+    def __init__(self, limit: int = 60, window: float = 600.0, senders: int = 100_000) -> None:
+        self.limit, self.window, self.senders = limit, window, senders
+        self._times: OrderedDict[str, deque] = OrderedDict()
+
+    def allow(self, sender: str, now: Optional[float] = None) -> bool:
+        now = time.monotonic() if now is None else now
+        times = self._times.pop(sender, None) or deque()
+        while times and now - times[0] > self.window:
+            times.popleft()
+        allowed = len(times) < self.limit
+        if allowed:
+            times.append(now)
+        self._times[sender] = times
+        if len(self._times) > self.senders:
+            self._times.popitem(last=False)
+        return allowed
 
 
 class SystemMessages:
@@ -113,6 +151,7 @@ class CheckedRestInput(RestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
         system = SystemMessages()
+        rate_limit = SenderRateLimit()
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -122,6 +161,9 @@ class CheckedRestInput(RestInput):
         async def receive(request: Request) -> HTTPResponse:
             body = request_body(request)
             sender, text = checked_sender(body), checked_message(body)
+            if not rate_limit.allow(sender):
+                return response.json([{"recipient_id": sender, "text": system["too_many"]}],
+                                     status=429)
             metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
             replies = await handle_message(on_new_message, text, sender, self.name(), metadata,
                                            system)

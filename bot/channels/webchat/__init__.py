@@ -21,7 +21,14 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import content
-from bot.channels.rest import SystemMessages, checked_message, checked_sender, handle_message, request_body
+from bot.channels.rest import (
+    SenderRateLimit,
+    SystemMessages,
+    checked_message,
+    checked_sender,
+    handle_message,
+    request_body,
+)
 
 ASSETS = Path(__file__).parent
 # What the force's site should send with any page that carries the widget (docs/webchat.md).
@@ -66,6 +73,7 @@ class WebChatInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webchat = Blueprint("webchat", __name__)
         system = SystemMessages()
+        rate_limit = SenderRateLimit()
         contacts = content.load_contacts()
         widget = (ASSETS / "widget.js").read_text(encoding="utf-8").replace(
             "__TEXT__", json.dumps(widget_text()))
@@ -95,8 +103,10 @@ class WebChatInput(InputChannel):
         @webchat.route("/message", methods=["POST"])
         async def message(request: Request) -> HTTPResponse:
             body = request_body(request)
-            replies = await handle_message(on_new_message, checked_message(body),
-                                           checked_sender(body), self.name(), None, system)
+            sender, text = checked_sender(body), checked_message(body)
+            if not rate_limit.allow(sender):
+                return response.json([{"text": system["too_many"]}], status=429, headers=HEADERS)
+            replies = await handle_message(on_new_message, text, sender, self.name(), None, system)
             return response.json(
                 [{k: r[k] for k in ("text", "buttons") if k in r} for r in replies], headers=HEADERS)
 
