@@ -7,58 +7,13 @@
 from __future__ import annotations
 
 import argparse
-import itertools
-import json
 import os
 import tempfile
-import threading
-import time
-import urllib.error
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Dict, List, Tuple
 
-from bot.bench import heldout_sets, percentile
+from bot.bench import heldout_sets, load
 from bot.processes import latest_model, start_action_server, start_rasa_server
 from bot.services import postgres_server, redis_server
-
-
-def send(url: str, sender: str, text: str) -> Tuple[bool, float]:
-    body = json.dumps({"sender": sender, "message": text}).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    started = time.perf_counter()
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            response.read()
-            ok = response.status == 200
-    except (urllib.error.URLError, OSError):
-        ok = False
-    return ok, time.perf_counter() - started
-
-
-def load(urls: List[str], texts: List[str], senders: int, messages: int, tag: str) -> Dict[str, float]:
-    """Every sender sends its messages one after another; each message goes to the next URL."""
-    next_url = itertools.cycle(urls)
-    lock = threading.Lock()
-
-    def one_sender(index: int) -> List[Tuple[bool, float]]:
-        results = []
-        for turn in range(messages):
-            with lock:
-                url = next(next_url)
-            results.append(send(url + "/webhooks/rest/webhook", f"{tag}-{index}",
-                                texts[(index * messages + turn) % len(texts)]))
-        return results
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=senders) as pool:
-        results = [r for batch in pool.map(one_sender, range(senders)) for r in batch]
-    elapsed = time.perf_counter() - started
-    latencies = [seconds for _, seconds in results]
-    return {"messages": len(results), "errors": sum(not ok for ok, _ in results),
-            "per_s": len(results) / elapsed, "p50": 1000 * percentile(latencies, 0.5),
-            "p95": 1000 * percentile(latencies, 0.95), "p99": 1000 * percentile(latencies, 0.99)}
 
 
 def main() -> int:
