@@ -288,15 +288,11 @@ def check_examples(
 def rasa_validate() -> List[Problem]:
     """`rasa data validate`, its warnings as problems (less the ones we accept)."""
     import subprocess
-    import sys
-    from pathlib import Path as _Path
 
-    rasa = _Path(sys.executable).parent / "rasa"
-    result = subprocess.run(
-        [str(rasa), "data", "validate"], cwd=content.PROJECT_DIR, capture_output=True, text=True,
-        check=False, env={**__import__("os").environ, "RASA_TELEMETRY_ENABLED": "false",
-                          "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"},
-    )
+    from bot.processes import BIN, SERVER_ENV
+
+    result = subprocess.run([str(BIN / "rasa"), "data", "validate"], cwd=content.PROJECT_DIR,
+                            capture_output=True, text=True, check=False, env=SERVER_ENV)
     output = result.stdout + result.stderr
     problems = [Problem(content.PROJECT_DIR / "domain.yml", 1, f"rasa data validate: {w.strip()}",
                         "warning")
