@@ -25,6 +25,8 @@ def _convert_minilm(args: argparse.Namespace) -> int:
     from bot.nlu import sentence_embeddings
 
     print(f"all-MiniLM-L6-v2 converted to TensorFlow in {sentence_embeddings.convert()}")
+    print(f"and exported for ONNX Runtime (checked against TensorFlow) in "
+          f"{sentence_embeddings.export_onnx()}")
     return 0
 
 
@@ -165,7 +167,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     for name, helper, run in (
         ("build-spacy", "build the English spaCy pipeline the model uses (no download)", _build_spacy),
-        ("convert-minilm", "convert the packaged all-MiniLM-L6-v2 weights to TensorFlow", _convert_minilm),
+        ("convert-minilm", "convert the packaged all-MiniLM-L6-v2 weights to TensorFlow and ONNX",
+         _convert_minilm),
     ):
         commands.add_parser(name, help=helper).set_defaults(run=run)
 

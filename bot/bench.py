@@ -71,8 +71,12 @@ def tfidf_baseline() -> Callable[[List[str]], List[str]]:
 
 def rasa_nlu_predictor(model_path: Path) -> Callable[[List[str]], List[str]]:
     """Predictions of a trained Rasa model, in process (the top intent past the fallback)."""
-    from rasa.core.agent import Agent
+    import logging
 
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # not a debug line per message
     agent = Agent.load(str(model_path))
 
     async def parse_all(texts: List[str]) -> List[str]:

