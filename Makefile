@@ -15,7 +15,7 @@ RASA := $(BIN)/rasa
 RASA_PORT ?= 5005
 ACTIONS_PORT ?= 5055
 
-.PHONY: help setup train run shell actions services test bench bench-load serve check evaluate review purge clean
+.PHONY: help setup train run shell actions services test bench bench-load serve audit check evaluate review purge clean
 
 help:  ## this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -33,13 +33,13 @@ $(BIN)/.installed: requirements.txt
 # Our own spaCy pipeline, and all-MiniLM-L6-v2 converted to TensorFlow (nothing downloaded).
 .build/spacy_en/meta.json: $(BIN)/.installed bot/spacy_model.py
 	$(BIN)/python -m bot build-spacy
-.build/minilm_tf/tf_model.h5: $(BIN)/.installed bot/nlu/sentence_embeddings.py
+.build/minilm_onnx/model.onnx: $(BIN)/.installed bot/nlu/sentence_embeddings.py
 	$(BIN)/python -m bot convert-minilm
 
 var:
 	mkdir -p var
 
-setup: $(BIN)/.installed .build/spacy_en/meta.json .build/minilm_tf/tf_model.h5 var  ## create .venv and build what the model needs
+setup: $(BIN)/.installed .build/spacy_en/meta.json .build/minilm_onnx/model.onnx var  ## create .venv and build what the model needs
 
 train: setup  ## train the model if the data, content or config changed
 	$(RASA) train --quiet --fixed-model-name assistant
@@ -83,6 +83,17 @@ serve: train  ## production: needs RASA_AUTH_TOKEN; ENDPOINTS=endpoints.prod.yml
 	$(RASA) run --enable-api --auth-token "$$RASA_AUTH_TOKEN" --port $(RASA_PORT) \
 	  --endpoints $${ENDPOINTS:-endpoints.yml} --credentials credentials.yml & \
 	wait
+
+# pip-audit in a virtual environment of its own (its dependencies clash with Rasa's).
+AUDIT := .build/audit/bin/pip-audit
+$(AUDIT): requirements-audit.txt
+	test -x .build/audit/bin/python || $(PYTHON_310) -m venv .build/audit
+	.build/audit/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-audit.txt
+	touch $@
+
+audit: $(AUDIT)  ## known vulnerabilities in every pinned package (needs PyPI's or OSV's advisory service)
+	$(AUDIT) --requirement requirements.txt --no-deps --disable-pip --strict --progress-spinner off \
+	  $(ARGS) || { echo; echo "Not audited, or advisories found: see docs/security.md."; exit 1; }
 
 check: setup  ## check the content and training data (seconds, no training)
 	$(BIN)/python -m bot check $(ARGS)

@@ -14,7 +14,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 from bot.processes import free_port
 
@@ -36,9 +36,15 @@ def postgres_bin() -> Path:
     return Path(found[-1]).parent
 
 
+def _as_postgres(*args: str) -> None:
+    subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 @dataclass(frozen=True)
 class Postgres:
     port: int
+    folder: Path
     user: str = "rasa"
 
     def tracker_store(self, database: str = "rasa") -> dict:
@@ -46,6 +52,18 @@ class Postgres:
         return {"type": "bot.storage.RedactingSQLTrackerStore", "dialect": "postgresql",
                 "url": "127.0.0.1", "port": self.port, "db": database, "username": self.user,
                 "login_db": "postgres"}
+
+    def start(self) -> None:
+        _as_postgres(str(postgres_bin() / "pg_ctl"), "-D", str(self.folder / "data"),
+                     "-l", str(self.folder / "log"),
+                     "-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+                           "-c fsync=off", "-w", "start")
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        """Stop at once, as a crash or a restart would: clients are cut off mid-connection."""
+        _as_postgres(str(postgres_bin() / "pg_ctl"), "-D", str(self.folder / "data"),
+                     "-m", "fast", "-w", "stop")
 
 
 @contextlib.contextmanager
@@ -55,45 +73,49 @@ def postgres_server() -> Iterator[Postgres]:
     account = pwd.getpwnam("postgres")
     folder = Path(tempfile.mkdtemp(prefix="pg-"))
     os.chown(folder, account.pw_uid, account.pw_gid)
-    port = free_port()
-    binaries = postgres_bin()
-
-    def as_postgres(*args: str) -> None:
-        subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    as_postgres(str(binaries / "initdb"), "-D", str(folder / "data"), "-A", "trust", "-U", "rasa")
-    as_postgres(str(binaries / "pg_ctl"), "-D", str(folder / "data"), "-l", str(folder / "log"),
-                "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off",
-                "-w", "start")
+    server = Postgres(free_port(), folder)
+    _as_postgres(str(postgres_bin() / "initdb"), "-D", str(folder / "data"), "-A", "trust",
+                 "-U", server.user)
+    server.start()
     try:
-        wait_for_port(port)
-        yield Postgres(port)
+        yield server
     finally:
-        as_postgres(str(binaries / "pg_ctl"), "-D", str(folder / "data"), "-m", "fast", "stop")
+        with contextlib.suppress(subprocess.CalledProcessError):  # a test may have stopped it
+            server.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@dataclass(frozen=True)
 class Redis:
-    port: int
+    """A Redis server on a port of its own; `stop` and `start` keep the port."""
+
+    def __init__(self) -> None:
+        self.binary = shutil.which("redis-server")
+        if not self.binary:
+            raise RuntimeError("Redis is not installed: run `make services`.")
+        self.port = free_port()
+        self.process: Optional[subprocess.Popen] = None
 
     def lock_store(self) -> dict:
         """The endpoints.yml `lock_store` section for this server."""
         return {"type": "redis", "url": "127.0.0.1", "port": self.port, "db": 1}
 
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
 
 @contextlib.contextmanager
 def redis_server() -> Iterator[Redis]:
-    binary = shutil.which("redis-server")
-    if not binary:
-        raise RuntimeError("Redis is not installed: run `make services`.")
-    port = free_port()
-    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    server = Redis()
+    server.start()
     try:
-        wait_for_port(port)
-        yield Redis(port)
+        yield server
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        server.stop()

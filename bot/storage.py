@@ -8,9 +8,11 @@ redacted only as it is saved, after the reply has been worked out.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
-from typing import Any, Dict, Optional
+from contextvars import ContextVar
+from typing import Any, Dict, Iterator, List, Optional, Text
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -52,14 +54,74 @@ def redacted_event(event: Dict[str, Any]) -> Dict[str, Any]:
     return event
 
 
+# The store operations that failed while a channel handles one message (see `watching_store`).
+_failed_operations: ContextVar[Optional[List[str]]] = ContextVar("failed_operations", default=None)
+
+
+@contextlib.contextmanager
+def watching_store() -> Iterator[List[str]]:
+    """While a channel handles one message: the names of the store operations that failed.
+
+    Rasa wraps every tracker store in its FailSafeTrackerStore, which on an error answers from an
+    empty conversation and keeps it in memory, saying nothing. A parent in the middle of the
+    safeguarding questions would then have "yes" read without its question. The channels use this
+    list to answer with a clear "not available" instead (bot/channels/rest.py).
+    """
+    failed: List[str] = []
+    token = _failed_operations.set(failed)
+    try:
+        yield failed
+    finally:
+        _failed_operations.reset(token)
+
+
+def _note_failure(operation: str) -> None:
+    failed = _failed_operations.get()
+    if failed is not None:
+        failed.append(operation)
+
+
 class RedactingSQLTrackerStore(SQLTrackerStore):
-    """SQLTrackerStore that stores conversations with personal details removed."""
+    """SQLTrackerStore that stores conversations with personal details removed, and that gets over
+    a database restart by itself."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.engine.dialect.name != "sqlite":
+            # Rasa's engine hands out pooled connections without checking them, so the first turn
+            # after a database restart would fail on a dead one. Checking each connection as it is
+            # taken ("pre-ping") replaces dead ones silently; the cost is one round trip per turn.
+            import sqlalchemy as sa
+            from rasa.core.tracker_store import create_engine_kwargs
+
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+            self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         events = [redacted_event(e.as_dict()) for e in tracker.events]
         slots = self.domain.slots if self.domain else []
         redacted = DialogueStateTracker.from_dict(tracker.sender_id, events, slots)
-        await super().save(redacted)
+        try:
+            await super().save(redacted)
+        except Exception:
+            _note_failure("save")
+            raise
+
+    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        try:
+            return await super().retrieve(sender_id)
+        except Exception:
+            _note_failure("retrieve")
+            raise
+
+    async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
+        try:
+            return await super().retrieve_full_tracker(conversation_id)
+        except Exception:
+            _note_failure("retrieve")
+            raise
 
     def purge(self, days: int, now: Optional[dt.datetime] = None) -> int:
         """Delete every conversation whose last message is older than `days` days; return how many."""

@@ -83,3 +83,10 @@ def test_the_component_leaves_ordinary_messages_alone():
     apply_safety_net(message, SIGNALS)
     assert message.get("intent") == {"name": "screen_time", "confidence": 0.9}
     assert message.get("safety_net") is None
+
+
+def test_the_handoff_list_is_the_one_in_the_topic_contract():
+    # danger.HANDOFFS is written out because shared/topics.yml is not there at run time.
+    from bot.checks import load_topics
+
+    assert danger.HANDOFFS == {t.id for t in load_topics().values() if t.kind == "handoff"}

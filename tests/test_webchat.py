@@ -204,3 +204,13 @@ def test_an_error_says_the_assistant_is_unavailable_and_gives_999(page):
     page.get_by_label("Type your question").fill("is fortnite ok")
     page.get_by_label("Type your question").press("Enter")
     expect(page.locator(".osc-error").last).to_contain_text(f"call {CONTACTS['emergency']}")
+
+
+def test_a_503_or_429_with_replies_shows_those_replies(page):
+    open_chat(page)
+    busy = "Sorry, I can't answer that right now. If a child is in danger, call 999."
+    page.route("**/webchat/message", lambda route: route.fulfill(
+        status=503, content_type="application/json", body=json.dumps([{"text": busy}])))
+    page.get_by_label("Type your question").fill("is fortnite ok")
+    page.get_by_label("Type your question").press("Enter")
+    expect(page.locator(".osc-bot").last).to_contain_text(busy)

@@ -13,12 +13,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import os
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable, Dict, Iterable, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
 
 import aiohttp
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -30,6 +31,7 @@ from sanic.response import HTTPResponse
 from bot.channels.messenger_format import messenger_messages
 from bot.channels.rest import SystemMessages, clean_text, cut_to_length
 from bot.safeguarding.danger import HANDOFFS
+from bot.storage import watching_store
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +81,10 @@ class MessengerOutput(OutputChannel):
         self.access_token = access_token
         self.session = session
         self.sent_handoff = False
+        self.answered = False  # whether the assistant has sent this turn's parent anything
+        # Store operations that failed this turn: with no conversation read, nothing is sent
+        # (bot/storage.watching_store).
+        self.store_failures: List[str] = []
 
     async def post(self, recipient_id: Text, message: Dict[str, Any]) -> None:
         body = {"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE", "message": message}
@@ -87,7 +93,7 @@ class MessengerOutput(OutputChannel):
                                          json=body, timeout=aiohttp.ClientTimeout(total=10)) as reply:
                 if reply.status >= 400:
                     logger.error("Messenger Send API answered %s", reply.status)
-        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as error:
             logger.error("Messenger Send API unreachable: %s", error)
 
     async def send_text(self, recipient_id: Text, text: Text) -> None:
@@ -95,6 +101,9 @@ class MessengerOutput(OutputChannel):
             await self.post(recipient_id, message)
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        if "retrieve" in self.store_failures:
+            return
+        self.answered = True
         if str(message.get("utter_action") or "").startswith(HANDOFF_RESPONSES):
             self.sent_handoff = True
         for payload in messenger_messages(message):
@@ -201,12 +210,20 @@ class MessengerInput(FacebookInput):
         text, was_cut = cut_to_length(clean_text(event["text"]))
         if was_cut:
             await output.send_text(sender, system["message_cut"])
-        try:
-            await on_new_message(UserMessage(text, output, sender, input_channel=self.name()))
-        except Exception:
-            logger.exception("The assistant failed to handle a Messenger message.")
-            await output.send_text(sender, system["not_available"])
+        with watching_store() as store_failures:
+            output.store_failures = store_failures
+            try:
+                await on_new_message(UserMessage(text, output, sender, input_channel=self.name()))
+            except Exception:
+                logger.exception("The assistant failed to handle a Messenger message.")
+                if not output.answered:
+                    await output.send_text(sender, system["service_unavailable"])
+                return
+        if "retrieve" in output.store_failures:
+            await output.send_text(sender, system["service_unavailable"])
             return
+        if not output.answered:  # never silence, e.g. when the action server is down
+            await output.send_text(sender, system["not_available"])
         if output.sent_handoff:
             await output.send_text(sender, system["messenger_handoff"])
 

@@ -4,7 +4,13 @@
   somebody else's conversation (Rasa's own channel falls back to the sender "default");
 - a very long message is cut before the model sees it, and the parent is told;
 - if the assistant could not produce any reply (an action server down, say), the parent gets a
-  short apology with the emergency number rather than silence.
+  short apology with the emergency number rather than silence;
+- if it failed outright (the conversation store unreachable for a moment, say), the answer is a
+  503 with a Retry-After and a kind message giving 999, CEOP and the NSPCC helpline, and the next
+  message works once the store is back;
+- one sender may send at most 60 messages in 10 minutes (then a 429 with a kind reply).
+
+The web chat's /webchat/message runs through the same `answer_request`.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import logging
 import re
 import time
 from collections import OrderedDict, deque
+from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -23,6 +30,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import content
+from bot.storage import watching_store
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +124,24 @@ class SystemMessages:
         return self._messages[name]
 
 
+@dataclass
+class Turn:
+    """What one message got: the replies to show, and the HTTP status to send them with."""
+
+    replies: List[Dict[str, Any]]
+    status: int = 200
+    headers: Dict[str, str] = field(default_factory=dict)
+
+
+RETRY_AFTER_SECONDS = 60
+
+
+def unavailable(sender: str, system: SystemMessages) -> Turn:
+    """The 503 for a turn the assistant could not handle: the way to urgent help, and when to retry."""
+    return Turn([{"recipient_id": sender, "text": system["service_unavailable"]}], 503,
+                {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 async def handle_message(
     on_new_message: Callable[[UserMessage], Awaitable[Any]],
     text: str,
@@ -123,22 +149,53 @@ async def handle_message(
     channel: str,
     metadata: Optional[Dict[str, Any]],
     system: SystemMessages,
-) -> List[Dict[str, Any]]:
+) -> Turn:
     """Run one parent message through the assistant and return what to show them."""
     text, was_cut = cut_to_length(text)
     collector = CollectingOutputChannel()
-    try:
-        await on_new_message(
-            UserMessage(text, collector, sender, input_channel=channel, metadata=metadata)
-        )
-    except Exception:  # the parent still gets a reply; the error is in the log
-        logger.exception("The assistant failed to handle a message on the %s channel.", channel)
+    failed = False
+    with watching_store() as store_failures:
+        try:
+            await on_new_message(
+                UserMessage(text, collector, sender, input_channel=channel, metadata=metadata)
+            )
+        except Exception:  # e.g. the lock store unreachable; the error is in the log
+            logger.exception("The assistant failed to handle a message on the %s channel.", channel)
+            failed = True
+    if "retrieve" in store_failures:
+        # Whatever was worked out came from an empty conversation, not this parent's: don't show it.
+        logger.error("Conversation store unavailable: answered %s with a 503.", channel)
+        return unavailable(sender, system)
     replies = list(collector.messages)
     if was_cut:
         replies.insert(0, {"recipient_id": sender, "text": system["message_cut"]})
-    if not any(r.get("text") or r.get("buttons") for r in replies):
-        replies.append({"recipient_id": sender, "text": system["not_available"]})
-    return replies
+    if any(r.get("text") or r.get("buttons") for r in replies):
+        # Answered, even if the conversation could not be saved afterwards: a hand-off's links
+        # matter more than the record.
+        return Turn(replies)
+    if failed:
+        return unavailable(sender, system)
+    replies.append({"recipient_id": sender, "text": system["not_available"]})
+    return Turn(replies)
+
+
+async def answer_request(
+    request: Request,
+    on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    channel: str,
+    system: SystemMessages,
+    rate_limit: SenderRateLimit,
+    metadata_allowed: bool,
+) -> Turn:
+    """One POSTed message, checked (400), rate-limited (429) and answered."""
+    body = request_body(request)
+    sender, text = checked_sender(body), checked_message(body)
+    if not rate_limit.allow(sender):
+        return Turn([{"recipient_id": sender, "text": system["too_many"]}], 429,
+                    {"Retry-After": str(int(rate_limit.window))})
+    metadata = body.get("metadata") if metadata_allowed else None
+    return await handle_message(on_new_message, text, sender, channel,
+                                metadata if isinstance(metadata, dict) else None, system)
 
 
 class CheckedRestInput(RestInput):
@@ -159,14 +216,8 @@ class CheckedRestInput(RestInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            body = request_body(request)
-            sender, text = checked_sender(body), checked_message(body)
-            if not rate_limit.allow(sender):
-                return response.json([{"recipient_id": sender, "text": system["too_many"]}],
-                                     status=429)
-            metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else None
-            replies = await handle_message(on_new_message, text, sender, self.name(), metadata,
-                                           system)
-            return response.json(replies)
+            turn = await answer_request(request, on_new_message, self.name(), system, rate_limit,
+                                        metadata_allowed=True)
+            return response.json(turn.replies, status=turn.status, headers=turn.headers)
 
         return webhook

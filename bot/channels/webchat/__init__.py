@@ -21,14 +21,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import content
-from bot.channels.rest import (
-    SenderRateLimit,
-    SystemMessages,
-    checked_message,
-    checked_sender,
-    handle_message,
-    request_body,
-)
+from bot.channels.rest import SenderRateLimit, SystemMessages, answer_request
 
 ASSETS = Path(__file__).parent
 # What the force's site should send with any page that carries the widget (docs/webchat.md).
@@ -102,12 +95,10 @@ class WebChatInput(InputChannel):
 
         @webchat.route("/message", methods=["POST"])
         async def message(request: Request) -> HTTPResponse:
-            body = request_body(request)
-            sender, text = checked_sender(body), checked_message(body)
-            if not rate_limit.allow(sender):
-                return response.json([{"text": system["too_many"]}], status=429, headers=HEADERS)
-            replies = await handle_message(on_new_message, text, sender, self.name(), None, system)
+            turn = await answer_request(request, on_new_message, self.name(), system, rate_limit,
+                                        metadata_allowed=False)
             return response.json(
-                [{k: r[k] for k in ("text", "buttons") if k in r} for r in replies], headers=HEADERS)
+                [{k: r[k] for k in ("text", "buttons") if k in r} for r in turn.replies],
+                status=turn.status, headers={**HEADERS, **turn.headers})
 
         return webchat

@@ -148,8 +148,11 @@
       credentials: "omit",
       body: JSON.stringify({ sender: state.sender, message: message })
     }).then(function (response) {
-      if (!response.ok) throw new Error("HTTP " + response.status);
-      return response.json();
+      // A 429 or 503 still carries kind replies (with the emergency number): show them.
+      return response.json().catch(function () { return null; }).then(function (replies) {
+        if (!Array.isArray(replies) || !replies.length) throw new Error("HTTP " + response.status);
+        return replies;
+      });
     }).then(function (replies) {
       typing.hidden = true;
       replies.forEach(function (reply) {
