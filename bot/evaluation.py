@@ -67,10 +67,12 @@ def summarise(predictions: List[Prediction]) -> Dict[str, object]:
     """The figures of a run, as plain values (what evaluation.json holds)."""
     per_source: Dict[str, List[bool]] = defaultdict(list)
     per_topic: Dict[str, List[bool]] = defaultdict(list)
+    per_source_topic: Dict[str, Dict[str, List[bool]]] = defaultdict(lambda: defaultdict(list))
     confusions: Counter = Counter()
     for p in predictions:
         per_source[p.source].append(p.predicted == p.expected)
         per_topic[p.expected].append(p.predicted == p.expected)
+        per_source_topic[p.source][p.expected].append(p.predicted == p.expected)
         if p.predicted != p.expected:
             confusions[(p.expected, p.predicted)] += 1
     handoff = [p for p in predictions if p.expected in HANDOFFS]
@@ -81,6 +83,9 @@ def summarise(predictions: List[Prediction]) -> Dict[str, object]:
         "accuracy": sum(p.predicted == p.expected for p in predictions) / max(1, len(predictions)),
         "accuracy_by_file": {s: sum(v) / len(v) for s, v in sorted(per_source.items())},
         "accuracy_by_topic": {t: sum(v) / len(v) for t, v in sorted(per_topic.items())},
+        "accuracy_by_file_and_topic": {
+            source: {t: sum(v) / len(v) for t, v in sorted(topics.items())}
+            for source, topics in sorted(per_source_topic.items())},
         "handoffs_routed_to_a_handoff": sum(p.predicted in HANDOFFS for p in handoff) / count,
         "handoffs_routed_by_model_alone": sum(p.model_intent in HANDOFFS for p in handoff) / count,
         "worst_confusions": [[e, g, n] for (e, g), n in confusions.most_common(10)],
@@ -146,6 +151,10 @@ def markdown(now: Dict[str, object], changes: List[str], predictions: List[Predi
     ]
     lines += [f"| {t} | {s:.2f} |" for t, s in sorted(now["accuracy_by_topic"].items(),
                                                         key=lambda item: item[1])]
+    lines += ["", "Lowest topic in each file (each file has about 6 to 9 messages a topic):", ""]
+    for source, topics in now.get("accuracy_by_file_and_topic", {}).items():
+        low = sorted(topics.items(), key=lambda item: item[1])[:3]
+        lines.append(f"- {source}: " + ", ".join(f"{t} {s:.2f}" for t, s in low))
     lines += ["", "## Worst confusions", "", "| meant | understood as | times |", "|---|---|---|"]
     lines += [f"| {e} | {g} | {n} |" for e, g, n in now["worst_confusions"]]
     lines += ["", "## Every message understood wrongly", ""]
