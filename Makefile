@@ -30,7 +30,8 @@ $(BIN)/.installed: requirements.txt
 	$(RASA) telemetry disable >/dev/null
 	touch $@
 
-# Our own spaCy pipeline, and all-MiniLM-L6-v2 converted to TensorFlow (nothing downloaded).
+# Our own spaCy pipeline, and all-MiniLM-L6-v2 converted to TensorFlow and exported to ONNX
+# (nothing downloaded).
 .build/spacy_en/meta.json: $(BIN)/.installed bot/spacy_model.py
 	$(BIN)/python -m bot build-spacy
 .build/minilm_onnx/model.onnx: $(BIN)/.installed bot/nlu/sentence_embeddings.py
