@@ -8,7 +8,6 @@ round trips with 1 and with 20 concurrent senders. Figures only; no thresholds.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import itertools
 import json
 import statistics
@@ -18,27 +17,25 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Dict, List, Sequence, Tuple
 
 import yaml
 
-from bot import checks
+from bot import checks, evaluation
 from bot.content import PROJECT_DIR
 from bot.processes import BIN, SERVER_ENV, start_action_server, start_rasa_server
 
-HELDOUT_DIR = PROJECT_DIR / "tests" / "nlu"
-
 
 def heldout_sets() -> Dict[str, List[Tuple[str, str]]]:
-    """Every held-out file in tests/nlu, as (text, topic) pairs, less any word for word in training."""
-    training = {checks.normalised(e.text) for e in checks.load_examples()}
-    return {
-        path.name: [(e.text, e.intent) for e in checks.load_examples_from(path)
-                    if checks.normalised(e.text) not in training]
-        for path in sorted(HELDOUT_DIR.glob("heldout*.yml"))
-    }
+    """Every held-out file in tests/nlu, as (text, topic) pairs, less any word for word in training
+    (the messages `python -m bot evaluate` scores)."""
+    sets: Dict[str, List[Tuple[str, str]]] = defaultdict(list)
+    for source, text, topic in evaluation.heldout():
+        sets[source].append((text, topic))
+    return dict(sets)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
@@ -70,23 +67,9 @@ def tfidf_baseline() -> Callable[[List[str]], List[str]]:
 
 
 def rasa_nlu_predictor(model_path: Path) -> Callable[[List[str]], List[str]]:
-    """Predictions of a trained Rasa model, in process (the top intent past the fallback)."""
-    import logging
-
-    from rasa.core.agent import Agent
-    from rasa.utils.log_utils import configure_structlog
-
-    configure_structlog(logging.WARNING)  # not a debug line per message
-    agent = Agent.load(str(model_path))
-
-    async def parse_all(texts: List[str]) -> List[str]:
-        names = []
-        for text in texts:
-            ranking = (await agent.parse_message(text))["intent_ranking"]
-            names.append(next((r["name"] for r in ranking if r["name"] != "nlu_fallback"), ""))
-        return names
-
-    return lambda texts: asyncio.run(parse_all(texts))
+    """Predictions of a trained Rasa model, in process (what `python -m bot evaluate` scores)."""
+    read = evaluation.parser(model_path)
+    return lambda texts: [p.predicted for p in read([("", text, "") for text in texts])]
 
 
 def train(config: Path, out: Path, nlu_only: bool = False) -> Tuple[Path, float]:

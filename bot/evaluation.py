@@ -13,7 +13,7 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from bot import checks
 from bot.content import PROJECT_DIR
@@ -42,12 +42,17 @@ def heldout() -> List[Tuple[str, str, str]]:
             for e in checks.load_examples_from(path) if checks.normalised(e.text) not in training]
 
 
-def predict(model_path: Path, examples: List[Tuple[str, str, str]]) -> List[Prediction]:
-    from rasa.core.agent import Agent
+def parser(model_path: Path) -> Callable[[List[Tuple[str, str, str]]], List[Prediction]]:
+    """Load a trained model once; the function it returns reads (file, text, topic) examples."""
+    import logging
 
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # not a debug line per message
     agent = Agent.load(str(model_path))
 
-    async def run() -> List[Prediction]:
+    async def run(examples: List[Tuple[str, str, str]]) -> List[Prediction]:
         results = []
         for source, text, topic in examples:
             parsed = await agent.parse_message(text)
@@ -60,7 +65,11 @@ def predict(model_path: Path, examples: List[Tuple[str, str, str]]) -> List[Pred
                                       float(top["confidence"])))
         return results
 
-    return asyncio.run(run())
+    return lambda examples: asyncio.run(run(examples))
+
+
+def predict(model_path: Path, examples: List[Tuple[str, str, str]]) -> List[Prediction]:
+    return parser(model_path)(examples)
 
 
 def summarise(predictions: List[Prediction]) -> Dict[str, object]:
