@@ -12,7 +12,8 @@ import contextlib
 import datetime as dt
 import logging
 from contextvars import ContextVar
-from typing import Any, Dict, Iterator, List, Optional, Text
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, Optional, Text
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -54,31 +55,43 @@ def redacted_event(event: Dict[str, Any]) -> Dict[str, Any]:
     return event
 
 
-# The store operations that failed while a channel handles one message (see `watching_store`).
-_failed_operations: ContextVar[Optional[List[str]]] = ContextVar("failed_operations", default=None)
+@dataclass
+class StoreWatch:
+    """What went wrong with the conversation store while a channel handled one message."""
+
+    # The conversation could not be read: whatever Rasa worked out came from an empty one.
+    read_failed: bool = False
+
+
+_watch: ContextVar[Optional[StoreWatch]] = ContextVar("store_watch", default=None)
 
 
 @contextlib.contextmanager
-def watching_store() -> Iterator[List[str]]:
-    """While a channel handles one message: the names of the store operations that failed.
+def watching_store() -> Iterator[StoreWatch]:
+    """While a channel handles one message: whether the store failed to read the conversation.
 
     Rasa wraps every tracker store in its FailSafeTrackerStore, which on an error answers from an
     empty conversation and keeps it in memory, saying nothing. A parent in the middle of the
     safeguarding questions would then have "yes" read without its question. The channels use this
-    list to answer with a clear "not available" instead (bot/channels/rest.py).
+    to answer with a clear "not available" instead (bot/channels/rest.py).
     """
-    failed: List[str] = []
-    token = _failed_operations.set(failed)
+    watch = StoreWatch()
+    token = _watch.set(watch)
     try:
-        yield failed
+        yield watch
     finally:
-        _failed_operations.reset(token)
+        _watch.reset(token)
 
 
-def _note_failure(operation: str) -> None:
-    failed = _failed_operations.get()
-    if failed is not None:
-        failed.append(operation)
+@contextlib.contextmanager
+def _noting_read_failure() -> Iterator[None]:
+    try:
+        yield
+    except Exception:
+        watch = _watch.get()
+        if watch is not None:
+            watch.read_failed = True
+        raise
 
 
 class RedactingSQLTrackerStore(SQLTrackerStore):
@@ -103,25 +116,15 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         events = [redacted_event(e.as_dict()) for e in tracker.events]
         slots = self.domain.slots if self.domain else []
         redacted = DialogueStateTracker.from_dict(tracker.sender_id, events, slots)
-        try:
-            await super().save(redacted)
-        except Exception:
-            _note_failure("save")
-            raise
+        await super().save(redacted)
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
-        try:
+        with _noting_read_failure():
             return await super().retrieve(sender_id)
-        except Exception:
-            _note_failure("retrieve")
-            raise
 
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
-        try:
+        with _noting_read_failure():
             return await super().retrieve_full_tracker(conversation_id)
-        except Exception:
-            _note_failure("retrieve")
-            raise
 
     def purge(self, days: int, now: Optional[dt.datetime] = None) -> int:
         """Delete every conversation whose last message is older than `days` days; return how many."""

@@ -19,7 +19,7 @@ import hmac
 import logging
 import os
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Iterable, Optional, Text
 
 import aiohttp
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -31,7 +31,7 @@ from sanic.response import HTTPResponse
 from bot.channels.messenger_format import messenger_messages
 from bot.channels.rest import SystemMessages, clean_text, cut_to_length
 from bot.safeguarding.danger import HANDOFFS
-from bot.storage import watching_store
+from bot.storage import StoreWatch, watching_store
 
 logger = logging.getLogger(__name__)
 
@@ -82,9 +82,9 @@ class MessengerOutput(OutputChannel):
         self.session = session
         self.sent_handoff = False
         self.answered = False  # whether the assistant has sent this turn's parent anything
-        # Store operations that failed this turn: with no conversation read, nothing is sent
+        # The conversation store this turn: with no conversation read, nothing is sent
         # (bot/storage.watching_store).
-        self.store_failures: List[str] = []
+        self.store = StoreWatch()
 
     async def post(self, recipient_id: Text, message: Dict[str, Any]) -> None:
         body = {"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE", "message": message}
@@ -101,7 +101,7 @@ class MessengerOutput(OutputChannel):
             await self.post(recipient_id, message)
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
-        if "retrieve" in self.store_failures:
+        if self.store.read_failed:
             return
         self.answered = True
         if str(message.get("utter_action") or "").startswith(HANDOFF_RESPONSES):
@@ -210,8 +210,8 @@ class MessengerInput(FacebookInput):
         text, was_cut = cut_to_length(clean_text(event["text"]))
         if was_cut:
             await output.send_text(sender, system["message_cut"])
-        with watching_store() as store_failures:
-            output.store_failures = store_failures
+        with watching_store() as store:
+            output.store = store
             try:
                 await on_new_message(UserMessage(text, output, sender, input_channel=self.name()))
             except Exception:
@@ -219,7 +219,7 @@ class MessengerInput(FacebookInput):
                 if not output.answered:
                     await output.send_text(sender, system["service_unavailable"])
                 return
-        if "retrieve" in output.store_failures:
+        if output.store.read_failed:
             await output.send_text(sender, system["service_unavailable"])
             return
         if not output.answered:  # never silence, e.g. when the action server is down

@@ -154,7 +154,7 @@ async def handle_message(
     text, was_cut = cut_to_length(text)
     collector = CollectingOutputChannel()
     failed = False
-    with watching_store() as store_failures:
+    with watching_store() as store:
         try:
             await on_new_message(
                 UserMessage(text, collector, sender, input_channel=channel, metadata=metadata)
@@ -162,7 +162,7 @@ async def handle_message(
         except Exception:  # e.g. the lock store unreachable; the error is in the log
             logger.exception("The assistant failed to handle a message on the %s channel.", channel)
             failed = True
-    if "retrieve" in store_failures:
+    if store.read_failed:
         # Whatever was worked out came from an empty conversation, not this parent's: don't show it.
         logger.error("Conversation store unavailable: answered %s with a 503.", channel)
         return unavailable(sender, system)
