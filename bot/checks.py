@@ -338,6 +338,7 @@ def check_all(today: Optional[dt.date] = None) -> List[Problem]:
             if reason:
                 problems.append(Problem(content.CONTACTS_FILE, line_of(content.CONTACTS_FILE, name),
                                         reason))
+    problems += check_contact_sources(contacts, today)
     for name, message in system_messages.items():
         line = line_of(content.SYSTEM_FILE, name)
         try:
@@ -362,6 +363,27 @@ def check_all(today: Optional[dt.date] = None) -> List[Problem]:
         problems += check_catalogue(load_catalogue(), allowed)
     except (content.ContentError, ValueError, TypeError) as error:
         problems.append(Problem(content.CONTENT_DIR / "apps.yml", 1, str(error)))
+    return problems
+
+
+def check_contact_sources(contacts: Mapping[str, str], today: Optional[dt.date] = None,
+                          path: Path = content.CONTACTS_FILE) -> List[Problem]:
+    """Every contact has a source under `sources:`, and the file a `reviewed:` date."""
+    today = today or dt.date.today()
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    sources = data.get("sources") or {}
+    problems = [Problem(path, line_of(path, name), f"add a source for '{name}' under `sources:`")
+                for name in contacts if not str(sources.get(name) or "").startswith("http")]
+    problems += [Problem(path, line_of(path, "sources"), f"`sources:` names '{name}', which is "
+                         "not a contact") for name in sources if name not in contacts]
+    reviewed = data.get("reviewed")
+    if not isinstance(reviewed, dt.date):
+        problems.append(Problem(path, 1, "add a reviewed date, e.g. reviewed: 2026-11-28"))
+    elif reviewed > today:
+        problems.append(Problem(path, line_of(path, "reviewed"), "the reviewed date is in the future"))
+    elif today - reviewed > REVIEW_AGE_WARNING:
+        problems.append(Problem(path, line_of(path, "reviewed"), f"last reviewed {reviewed}: over 12 "
+                                "months ago, check every contact again", "warning"))
     return problems
 
 

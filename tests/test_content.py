@@ -122,3 +122,18 @@ def test_every_topic_keeps_six_unseen_heldout_examples_in_each_set(topics):
     for name in ("heldout.yml", "heldout_blind.yml"):
         counts = Counter(topic for _, topic in heldout_examples(name))
         assert {t: counts[t] for t in topics if counts[t] < 6} == {}, name
+
+
+def test_a_contact_without_a_source_or_a_review_date_is_caught(contacts, tmp_path):
+    from bot.checks import check_contact_sources
+
+    path = tmp_path / "contacts.yml"
+    path.write_text("force:\n  emergency: '999'\nsources:\n  emergency: https://example.org/999\n"
+                    "  fax: https://example.org/fax\n")
+    messages = [p.message for p in check_contact_sources(
+        {"emergency": "999", "police_non_emergency": "101"}, dt.date(2026, 11, 28), path)]
+    assert "add a source for 'police_non_emergency' under `sources:`" in messages
+    assert "`sources:` names 'fax', which is not a contact" in messages
+    assert "add a reviewed date, e.g. reviewed: 2026-11-28" in messages
+    assert not any("'emergency'" in m for m in messages)
+    assert check_contact_sources(contacts, dt.date(2026, 11, 28)) == []
