@@ -14,8 +14,11 @@ export RASA_TELEMETRY_ENABLED := false
 RASA := $(BIN)/rasa
 RASA_PORT ?= 5005
 ACTIONS_PORT ?= 5055
+# Sites other than the assistant's own that may carry the web chat (docs/webchat.md): for `make run`,
+# a test page served locally on port 8080.
+WEBCHAT_ALLOWED_ORIGINS ?= http://localhost:8080,http://127.0.0.1:8080
 
-.PHONY: help setup train run shell actions services test bench bench-load serve audit check evaluate review purge clean
+.PHONY: help setup train run shell actions services test bench bench-load serve api-token audit check evaluate review purge clean
 
 help:  ## this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -47,10 +50,11 @@ train: setup  ## train the model if the data, content or config changed
 
 run: train  ## start the assistant (Rasa on 5005, actions on 5055); Ctrl-C stops both
 	@trap 'kill 0' EXIT; \
-	$(RASA) run actions --port $(ACTIONS_PORT) --actions actions & \
-	$(RASA) run --enable-api --interface 127.0.0.1 --port $(RASA_PORT) & \
-	until curl -sf localhost:$(RASA_PORT)/status >/dev/null; do sleep 1; done; \
-	echo; echo "The assistant is ready. Chat with it:"; \
+	SANIC_HOST=127.0.0.1 $(RASA) run actions --port $(ACTIONS_PORT) --actions actions & \
+	WEBCHAT_ALLOWED_ORIGINS="$(WEBCHAT_ALLOWED_ORIGINS)" $(BIN)/python -m bot.serve --port $(RASA_PORT) & \
+	until curl -sf localhost:$(RASA_PORT)/webhooks/rest/ >/dev/null; do sleep 1; done; \
+	echo; echo "The assistant is ready. Chat with it in a browser: http://localhost:$(RASA_PORT)/webchat/"; \
+	echo "or from the command line:"; \
 	echo "  curl -s localhost:$(RASA_PORT)/webhooks/rest/webhook -d '{\"sender\":\"me\",\"message\":\"is fortnite ok?\"}'"; \
 	echo "Press Ctrl-C to stop."; wait
 
@@ -77,13 +81,21 @@ bench: train  ## measure training, start-up, accuracy and latency
 bench-load: train services  ## N parents at once against one and two servers (ARGS="--senders 20 --messages 10")
 	$(BIN)/python -m bot.bench_load $(ARGS)
 
-serve: train  ## production: needs RASA_AUTH_TOKEN; ENDPOINTS=endpoints.prod.yml for PostgreSQL + Redis
-	@test -n "$$RASA_AUTH_TOKEN" || { echo "Set RASA_AUTH_TOKEN: the HTTP API is never served without one."; exit 1; }
+# Where production listens: this machine only, unless set (the reverse proxy, or the Rasa servers
+# for the action server, must reach it; never a public address).
+RASA_INTERFACE ?= 127.0.0.1
+ACTIONS_INTERFACE ?= 127.0.0.1
+
+serve: train  ## production: needs RASA_JWT_SECRET; ENDPOINTS=endpoints.prod.yml for PostgreSQL + Redis
+	@test -n "$$RASA_JWT_SECRET" || { echo "Set RASA_JWT_SECRET: the HTTP API is never served without it (docs/deploy.md)."; exit 1; }
 	@trap 'kill 0' EXIT; \
-	$(RASA) run actions --port $(ACTIONS_PORT) --actions actions & \
-	$(RASA) run --enable-api --auth-token "$$RASA_AUTH_TOKEN" --port $(RASA_PORT) \
+	SANIC_HOST=$(ACTIONS_INTERFACE) $(RASA) run actions --port $(ACTIONS_PORT) --actions actions & \
+	$(BIN)/python -m bot.serve --interface $(RASA_INTERFACE) --port $(RASA_PORT) \
 	  --endpoints $${ENDPOINTS:-endpoints.yml} --credentials credentials.yml & \
 	wait
+
+api-token: setup  ## a token for Rasa's HTTP API: curl -H "Authorization: Bearer $$(make -s api-token)" ...
+	@$(BIN)/python -m bot api-token $(ARGS)
 
 # pip-audit in a virtual environment of its own (its dependencies clash with Rasa's).
 AUDIT := .build/audit/bin/pip-audit

@@ -6,13 +6,14 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Optional
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.base import SafeAction
 from bot import content
 from bot.apps.catalogue import load_catalogue
-from bot.apps.guide import app_answer, controls_answer
+from bot.apps.guide import app_answer, child_age, controls_answer
 
 # "how do I set the controls on it?": the parent means the app we were talking about.
 REFERS_BACK = re.compile(r"\b(it|its|it's|that|this|there|the app|the game|that app|that game)\b")
@@ -22,7 +23,7 @@ def latest_value(tracker: Tracker, entity: str) -> Optional[str]:
     return next(iter(tracker.get_latest_entity_values(entity)), None)
 
 
-class ActionAppGuide(Action):
+class ActionAppGuide(SafeAction):
     def __init__(self) -> None:
         self.catalogue = load_catalogue()
         self.answers = content.load_answers()
@@ -34,14 +35,16 @@ class ActionAppGuide(Action):
     def name(self) -> str:
         return "action_app_guide"
 
-    def run(
+    def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         text = (tracker.latest_message.get("text") or "").lower()
-        app = self.catalogue.get(latest_value(tracker, "app") or tracker.get_slot("app") or "")
-        age_text = latest_value(tracker, "child_age") or tracker.get_slot("child_age")
-        age = int(float(age_text)) if age_text else None
+        named = latest_value(tracker, "app") or tracker.get_slot("app")
+        app = self.catalogue.get(named) if isinstance(named, str) else None
+        # Anyone can set a slot to anything ("/app_safety{\"child_age\": \"abc\"}"): only a
+        # plausible age is used.
+        age = child_age(latest_value(tracker, "child_age")) or child_age(tracker.get_slot("child_age"))
 
         if intent == "parental_controls":
             if app and REFERS_BACK.search(text):

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.base import SafeAction
 from bot import content
 from bot.safeguarding.handoff import handoff_summary, load_summaries
 
 
-class ActionHandoffSummary(Action):
+class ActionHandoffSummary(SafeAction):
     def __init__(self) -> None:
         self.summaries = load_summaries()
         self.contacts = content.load_contacts()
@@ -21,7 +22,7 @@ class ActionHandoffSummary(Action):
     def name(self) -> str:
         return "action_handoff_summary"
 
-    def run(
+    def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         messages = handoff_summary(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.base import SafeAction
 from bot import content
 
 # Topics that are not worth offering as a guess ("did you mean: hello?").
@@ -29,14 +30,14 @@ def suggested_topics(
     return topics + [MENU_TOPIC]
 
 
-class ActionSuggestTopics(Action):
+class ActionSuggestTopics(SafeAction):
     def __init__(self) -> None:
         self.answers = content.load_answers()
 
     def name(self) -> str:
         return "action_suggest_topics"
 
-    def run(
+    def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[Dict[str, Any]]:
         ranking = tracker.latest_message.get("intent_ranking") or []

@@ -4,7 +4,8 @@
   evaluate    train if needed, then score the model on the held-out messages
   review      messages the assistant did not understand, from the stored conversations
   new-topic   start a new topic: intent, examples, answer and a conversation test to fill in
-  purge       delete stored conversations older than a number of days (default 30)
+  purge       delete everything stored that is older than a number of days (default 30)
+  api-token   a token for Rasa's HTTP API (Authorization: Bearer ...), signed with RASA_JWT_SECRET
 """
 
 from __future__ import annotations
@@ -92,7 +93,14 @@ def _purge(args: argparse.Namespace) -> int:
         print(f"{args.endpoints} does not keep conversations in our SQL store: nothing to purge.")
         return 1
     count = store.purge(args.days)
-    print(f"Deleted {count} conversation(s) with no message in the last {args.days} days.")
+    print(f"Deleted {count} stored event(s) older than {args.days} days.")
+    return 0
+
+
+def _api_token(args: argparse.Namespace) -> int:
+    from bot.serve import api_token
+
+    print(api_token(days=args.days))
     return 0
 
 
@@ -150,13 +158,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     review.add_argument("--yaml", type=Path, help="also write them as an NLU file to edit")
     review.set_defaults(run=_review)
 
-    purge = commands.add_parser("purge", help="delete conversations older than a number of days",
-                                description="Deletes every stored conversation whose last message "
-                                "is older than --days (run it daily, e.g. from cron).")
+    purge = commands.add_parser("purge", help="delete what is stored older than a number of days",
+                                description="Deletes every stored event (message, answer, slot) "
+                                "older than --days, in every conversation, live ones included "
+                                "(run it daily, e.g. from cron).")
     purge.add_argument("--days", type=int, default=30, help="how long to keep (default: 30)")
     purge.add_argument("--endpoints", type=Path, default=PROJECT_DIR / "endpoints.yml",
                        help="where the conversations are stored (default: endpoints.yml)")
     purge.set_defaults(run=_purge)
+
+    token = commands.add_parser("api-token", help="a token for Rasa's HTTP API",
+                                description="Prints a token for Rasa's HTTP API (/model/parse, "
+                                "/conversations/...), to send as 'Authorization: Bearer TOKEN'. "
+                                "Signed with RASA_JWT_SECRET, or the secret in var/api-secret.")
+    token.add_argument("--days", type=float, default=1, help="how long it is valid (default: 1)")
+    token.set_defaults(run=_api_token)
 
     new_topic = commands.add_parser("new-topic", help="start a new topic to fill in",
                                     description="Adds the intent to domain.yml and creates the "

@@ -20,13 +20,13 @@ import urllib.request
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
 from bot import checks, evaluation
 from bot.content import PROJECT_DIR
-from bot.processes import BIN, SERVER_ENV, start_action_server, start_rasa_server
+from bot.processes import BIN, SERVER_ENV, api_headers, start_action_server, start_rasa_server
 
 
 def heldout_sets() -> Dict[str, List[Tuple[str, str]]]:
@@ -101,9 +101,9 @@ def diet_config(target: Path, transformer: bool) -> Path:
     return target
 
 
-def post(url: str, payload: dict) -> Tuple[int, float]:
+def post(url: str, payload: dict, headers: Optional[dict] = None) -> Tuple[int, float]:
     request = urllib.request.Request(url, data=json.dumps(payload).encode(),
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json", **(headers or {})})
     started = time.perf_counter()
     with urllib.request.urlopen(request, timeout=120) as response:
         response.read()
@@ -166,13 +166,14 @@ def main() -> int:
     rasa = start_rasa_server(ours, actions.port, work)
     try:
         actions.wait_until_up("/health")
-        rasa.wait_until_up("/status")
+        rasa.wait_until_up()
         status, _ = post(rasa.url + "/webhooks/rest/webhook", {"sender": "bench", "message": "hi"})
         report["startup_s"] = time.monotonic() - rasa.started_at
         print(f"server start-up (process start to first answer): {report['startup_s']:.1f} s")
 
         texts = [text for pairs in sets.values() for text, _ in pairs]
-        parse_latencies = [post(rasa.url + "/model/parse", {"text": t})[1] for t in texts]
+        headers = api_headers()
+        parse_latencies = [post(rasa.url + "/model/parse", {"text": t}, headers)[1] for t in texts]
         report["parse_p50_ms"] = 1000 * statistics.median(parse_latencies)
         report["parse_p95_ms"] = 1000 * percentile(parse_latencies, 0.95)
         print(f"parse latency over HTTP ({len(texts)} held-out messages): "

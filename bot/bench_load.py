@@ -33,7 +33,7 @@ def main() -> int:
         try:
             actions.wait_until_up("/health")
             for server in servers:
-                server.wait_until_up("/status")
+                server.wait_until_up()
             for label, urls in (("one instance", [servers[0].url]),
                                 ("two instances, round-robin", [s.url for s in servers])):
                 load(urls, texts, 2, 2, f"warm-{len(urls)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -20,7 +21,17 @@ SERVER_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "2",
     "PYTHONWARNINGS": "ignore",
     "RASA_TELEMETRY_ENABLED": "false",
+    # The servers started here share one API secret, made afresh for each run (bot/serve.py).
+    "RASA_JWT_SECRET": secrets.token_hex(32),
 }
+READY_PATH = "/webhooks/rest/"  # answers once the model is loaded, and needs no token
+
+
+def api_headers() -> dict:
+    """The header that lets a caller use the HTTP API of the servers started here."""
+    from bot.serve import api_token
+
+    return {"Authorization": f"Bearer {api_token(secret=SERVER_ENV['RASA_JWT_SECRET'])}"}
 
 
 def free_port() -> int:
@@ -57,7 +68,7 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def wait_until_up(self, path: str, timeout: float = 180) -> float:
+    def wait_until_up(self, path: str = READY_PATH, timeout: float = 180) -> float:
         """Wait until `path` answers; return the seconds since the process started."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -86,7 +97,8 @@ def start_action_server(log_dir: Path, project: Path = PROJECT_DIR) -> Server:
     port = free_port()
     return Server(
         [str(BIN / "rasa"), "run", "actions", "--port", str(port), "--actions", "actions"],
-        port, log_dir / "actions.log", env={**SERVER_ENV, "ASSISTANT_DIR": str(project)},
+        port, log_dir / "actions.log",
+        env={**SERVER_ENV, "ASSISTANT_DIR": str(project), "SANIC_HOST": "127.0.0.1"},
         cwd=project,
     )
 
@@ -94,8 +106,9 @@ def start_action_server(log_dir: Path, project: Path = PROJECT_DIR) -> Server:
 def start_rasa_server(model: Path, action_port: int, log_dir: Path, name: str = "rasa",
                       project: Path = PROJECT_DIR, env: Optional[dict] = None,
                       endpoints_extra: Optional[dict] = None) -> Server:
-    """A Rasa server with the REST channel and the HTTP API, on a free port. Conversations are
-    kept in memory unless `endpoints_extra` gives a tracker store (or other endpoints)."""
+    """A Rasa server with the REST channel and the HTTP API (api_headers() opens it), on a free
+    port, started as `make run` starts it. Conversations are kept in memory unless
+    `endpoints_extra` gives a tracker store (or other endpoints)."""
     import yaml
 
     port = free_port()
@@ -104,7 +117,7 @@ def start_rasa_server(model: Path, action_port: int, log_dir: Path, name: str = 
         "action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"},
         **(endpoints_extra or {})}))
     return Server(
-        [str(BIN / "rasa"), "run", "--enable-api", "--port", str(port), "--model", str(model),
+        [str(BIN / "python"), "-m", "bot.serve", "--port", str(port), "--model", str(model),
          "--endpoints", str(endpoints), "--credentials", str(project / "credentials.yml")],
         port, log_dir / f"{name}.log",
         env={**SERVER_ENV, "ASSISTANT_DIR": str(project), **(env or {})}, cwd=project,

@@ -1,23 +1,42 @@
 """Keeping conversations: Rasa's SQL tracker store, with personal details removed before anything is
-written, and old conversations deleted after a set number of days.
+written, and every event deleted once it is older than a set number of days.
 
 endpoints.yml uses it on SQLite by default (var/conversations.db); docs/deploy.md shows the same
-store on PostgreSQL. The assistant answers from the full text in the moment: the tracker is
-redacted only as it is saved, after the reply has been worked out.
+store on PostgreSQL. The assistant answers from the full text in the moment: each new event is
+redacted once, as it is saved, after the reply has been worked out; what was stored before is
+never read back and redacted again.
+
+What is kept of an event: for a parent's message, its text and entity values with personal
+details replaced (bot/privacy), the topic and its confidence (for `python -m bot review`); never
+the channel's metadata, the entities' character offsets (they would tell the length of what was
+removed) or the token offsets. Slots are redacted the same way; the slot in which Rasa keeps the
+session's metadata is not kept at all.
+
+Conversation ids are stored as a keyed hash (HMAC-SHA256 with CONVERSATION_ID_KEY from the
+environment, or a random key kept in var/conversation-id.key), so the store does not hold a
+parent's Messenger id or anything a client chose as its id. Rasa's API still finds a conversation
+by its id: the store hashes it the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
+import hmac
+import json
 import logging
+import os
+import secrets
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Dict, Iterator, Optional, Text
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.content import PROJECT_DIR
 from bot.privacy import redact
 
 logger = logging.getLogger(__name__)
@@ -33,26 +52,74 @@ def _redact_value(value: Any) -> Any:
     return value
 
 
+def _entity_value(value: Any, redacted_text: str) -> Any:
+    """An entity's value as kept: as it was if the redacted message still says it ("roblox",
+    "8"), else redacted, or "[removed]" if it was part of something taken out."""
+    if not isinstance(value, str) or value.lower() in redacted_text.lower():
+        return _redact_value(value)
+    return "[removed]"
+
+
+# Slots whose values are never kept: Rasa puts the channel's metadata for a session in this one.
+UNKEPT_SLOTS = ("session_started_metadata",)
+UNKEPT_ENTITY_KEYS = ("start", "end")
+
+
 def redacted_event(event: Dict[str, Any]) -> Dict[str, Any]:
     """An event (as Rasa's dict) with personal details removed from what people typed.
 
-    User messages lose their text's personal details (in `text`, `parse_data` and entity values)
-    and their channel metadata, which may hold what a channel knows about the sender."""
+    User messages lose their text's personal details (in `text`, `parse_data` and entity values),
+    the entities' offsets and the token offsets; every event loses its channel metadata, which may
+    hold what a channel knows about the sender."""
     event = dict(event)
+    if "metadata" in event:
+        event["metadata"] = {}
     if event.get("event") == "user":
         event["text"] = redact(event.get("text") or "")
         parse = dict(event.get("parse_data") or {})
         if "text" in parse:
             parse["text"] = redact(parse["text"] or "")
         if parse.get("entities"):
-            parse["entities"] = [{**e, "value": _redact_value(e.get("value"))}
-                                 for e in parse["entities"]]
+            parse["entities"] = [
+                {**{k: v for k, v in e.items() if k not in UNKEPT_ENTITY_KEYS},
+                 "value": _entity_value(e.get("value"), event["text"])} for e in parse["entities"]]
+        parse.pop("text_tokens", None)
         parse["metadata"] = {}
         event["parse_data"] = parse
-        event["metadata"] = {}
     elif event.get("event") == "slot":
-        event["value"] = _redact_value(event.get("value"))
+        event["value"] = None if event.get("name") in UNKEPT_SLOTS else _redact_value(event.get("value"))
     return event
+
+
+KEY_VARIABLE = "CONVERSATION_ID_KEY"
+KEY_FILE = PROJECT_DIR / "var" / "conversation-id.key"
+HASH_PREFIX = "h:"
+
+
+def conversation_key(path: Path = KEY_FILE) -> bytes:
+    """The key conversation ids are hashed with: CONVERSATION_ID_KEY, or the random key kept in
+    var/conversation-id.key (made, readable by its owner only, the first time it is needed).
+    Several servers sharing one database need the same key: set the variable (docs/deploy.md)."""
+    value = os.environ.get(KEY_VARIABLE, "")
+    if value:
+        return value.encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="utf-8").strip().encode()
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(secrets.token_hex(32))
+    return path.read_text(encoding="utf-8").strip().encode()
+
+
+def stored_id(conversation_id: str, key: bytes) -> str:
+    """What a conversation is stored under: a keyed hash of its id (an id that is already one,
+    as `keys()` lists them, is left as it is)."""
+    if conversation_id.startswith(HASH_PREFIX) and len(conversation_id) == len(HASH_PREFIX) + 64:
+        return conversation_id
+    return HASH_PREFIX + hmac.new(key, conversation_id.encode("utf-8", "replace"),
+                                  hashlib.sha256).hexdigest()
 
 
 @dataclass
@@ -100,7 +167,17 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.engine.dialect.name != "sqlite":
+        self._key = conversation_key()
+        if self.engine.dialect.name == "sqlite":
+            # Deleted rows are overwritten with zeros, not left in the file's free pages.
+            import sqlalchemy as sa
+
+            @sa.event.listens_for(self.engine, "connect")
+            def secure_delete(connection: Any, _record: Any) -> None:
+                connection.execute("PRAGMA secure_delete = ON")
+
+            self.engine.dispose()  # connections made before the listener get it too
+        else:
             # Rasa's engine hands out pooled connections without checking them, so the first turn
             # after a database restart would fail on a dead one. Checking each connection as it is
             # taken ("pre-ping") replaces dead ones silently; the cost is one round trip per turn.
@@ -112,11 +189,23 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
+    def _event_query(self, session: Any, sender_id: Text, fetch_events_from_all_sessions: bool) -> Any:
+        return super()._event_query(session, stored_id(sender_id, self._key),
+                                    fetch_events_from_all_sessions)
+
     async def save(self, tracker: DialogueStateTracker) -> None:
-        events = [redacted_event(e.as_dict()) for e in tracker.events]
-        slots = self.domain.slots if self.domain else []
-        redacted = DialogueStateTracker.from_dict(tracker.sender_id, events, slots)
-        await super().save(redacted)
+        """Store the events not stored yet, each redacted once, under the hashed id. (Rasa's own
+        save also streams events to an event broker: none is configured, and one would receive
+        what parents typed before redaction.)"""
+        key = stored_id(tracker.sender_id, self._key)
+        with self.session_scope() as session:
+            for event in self._additional_events(session, tracker):
+                data = redacted_event(event.as_dict())
+                session.add(self.SQLEvent(
+                    sender_id=key, type_name=event.type_name, timestamp=data.get("timestamp"),
+                    intent_name=(data.get("parse_data") or {}).get("intent", {}).get("name"),
+                    action_name=data.get("name"), data=json.dumps(data)))
+            session.commit()
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         with _noting_read_failure():
@@ -127,18 +216,16 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             return await super().retrieve_full_tracker(conversation_id)
 
     def purge(self, days: int, now: Optional[dt.datetime] = None) -> int:
-        """Delete every conversation whose last message is older than `days` days; return how many."""
-        import sqlalchemy as sa
-
+        """Delete every event older than `days` days, in every conversation, live ones included;
+        return how many. On SQLite the file is then rebuilt (VACUUM), so nothing deleted stays in
+        it; on PostgreSQL see docs/deploy.md for what a purge leaves (dead rows, WAL, backups)."""
         cutoff = ((now or dt.datetime.now()) - dt.timedelta(days=days)).timestamp()
         with self.session_scope() as session:
-            old = (session.query(self.SQLEvent.sender_id)
-                   .group_by(self.SQLEvent.sender_id)
-                   .having(sa.func.max(self.SQLEvent.timestamp) < cutoff).all())
-            senders = [row[0] for row in old]
-            if senders:
-                session.query(self.SQLEvent).filter(
-                    self.SQLEvent.sender_id.in_(senders)).delete(synchronize_session=False)
-                session.commit()
-        logger.info("Deleted %d conversation(s) older than %d days.", len(senders), days)
-        return len(senders)
+            deleted = session.query(self.SQLEvent).filter(
+                self.SQLEvent.timestamp < cutoff).delete(synchronize_session=False)
+            session.commit()
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as connection:
+                connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM")
+        logger.info("Deleted %d event(s) older than %d days.", deleted, days)
+        return deleted

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from bot.processes import BIN, SERVER_ENV, start_action_server, start_rasa_server
+from bot.processes import BIN, SERVER_ENV, api_headers, start_action_server, start_rasa_server
 from tests.conftest import PROJECT_DIR, post_json
 from tests.test_cli import project  # noqa: F401  (the fixture: a copy of the project)
 
@@ -44,14 +44,14 @@ def test_a_new_question_and_a_new_app_are_answered_after_retraining(project, tmp
                              project=project)
     try:
         actions.wait_until_up("/health")
-        rasa.wait_until_up("/status")
+        rasa.wait_until_up()
         status, reply = post_json(rasa.url + "/webhooks/rest/webhook",
                                   {"sender": "comms", "message": "is wibblechat safe for my 12 year old?"})
         assert status == 200
         assert reply[0]["text"].startswith("WibbleChat: A chat app")
         assert "Your child is 12, and WibbleChat's own rules say users must be 13 or over" in reply[0]["text"]
         question = new_lines[0].strip()[2:]
-        status, parsed = post_json(rasa.url + "/model/parse", {"text": question})
+        status, parsed = post_json(rasa.url + "/model/parse", {"text": question}, headers=api_headers())
         assert parsed["intent"]["name"] == "check_friends"
     finally:
         rasa.stop()

@@ -4,7 +4,6 @@ request, otherwise a kind reply; never a 5xx, never a crash, and nothing already
 from __future__ import annotations
 
 import json
-import urllib.request
 import uuid
 
 import pytest
@@ -13,7 +12,7 @@ from hypothesis import strategies as st
 
 from bot import content
 from bot.channels.rest import SenderRateLimit
-from tests.conftest import post_json
+from tests.conftest import post_json, stored_tracker
 from tests.test_messenger import event, post, sent_to, sign, texts, webhook
 
 CONTACTS = content.load_contacts()
@@ -93,8 +92,7 @@ def test_after_hostile_input_the_conversation_goes_on_and_nothing_is_lost(server
         assert rest(servers, "/webhooks/rest/webhook", sender, text)[0] == 200
     status, reply = rest(servers, "/webhooks/rest/webhook", sender, "is roblox safe for my 8 year old")
     assert reply[0]["text"].startswith("Roblox: ")
-    with urllib.request.urlopen(f"{servers['rasa'].url}/conversations/{sender}/tracker") as answer:
-        tracker = json.loads(answer.read())
+    tracker = stored_tracker(servers["rasa"], sender)
     assert len([e for e in tracker["events"] if e["event"] == "user"]) == len(HOSTILE) + 1
 
 
@@ -108,8 +106,7 @@ def test_a_thousand_messages_from_one_sender_are_limited_kindly_and_nothing_is_l
     limit = SenderRateLimit().limit
     assert statuses[:limit] == [200] * limit and set(statuses[limit:]) == {429}
     assert reply[-1]["text"] == TOO_MANY
-    with urllib.request.urlopen(f"{servers['rasa'].url}/conversations/{sender}/tracker") as answer:
-        tracker = json.loads(answer.read())
+    tracker = stored_tracker(servers["rasa"], sender)
     stored = [e["text"] for e in tracker["events"] if e["event"] == "user"]
     assert stored == [f"hello {i}" for i in range(limit)]
     status, reply = rest(servers, "/webhooks/rest/webhook", "another-sender", "how do i check friends")

@@ -7,7 +7,12 @@ import pytest
 from bot import content
 from bot.apps.catalogue import load_catalogue
 from bot.apps.guide import app_answer
-from bot.channels.messenger_format import limit_problems, messenger_messages, split_links
+from bot.channels.messenger_format import (
+    limit_problems,
+    messenger_messages,
+    split_links,
+    unpunctuated_links,
+)
 from bot.importer import ContentImporter
 from bot.safeguarding.handoff import handoff_summary, load_summaries
 from tests.conftest import PROJECT_DIR
@@ -55,3 +60,15 @@ def test_a_long_text_is_split_not_cut():
     text = ("A sentence about online safety. " * 100).strip()
     converted = messenger_messages({"text": text})
     assert len(converted) == 2 and " ".join(m["text"] for m in converted) == text
+
+
+@pytest.mark.parametrize("text, sent", [
+    ("Report it at https://www.cumbria.police.uk/report-it.", "Report it at https://www.cumbria.police.uk/report-it"),
+    ("See https://www.ceop.police.uk/, then call.", "See https://www.ceop.police.uk/ then call."),
+    ("Is it https://www.nspcc.org.uk? Yes!", "Is it https://www.nspcc.org.uk Yes!"),
+    ("https://www.iwf.org.uk/report/ is the page", "https://www.iwf.org.uk/report/ is the page"),
+    ("Version 2.1. Nothing to see.", "Version 2.1. Nothing to see."),
+])
+def test_punctuation_after_a_link_is_not_sent_as_part_of_it(text, sent):
+    assert unpunctuated_links(text) == sent
+    assert messenger_messages({"text": text}) == [{"text": sent}]

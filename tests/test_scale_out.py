@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from bot.processes import start_rasa_server
 from bot.services import postgres_server, redis_server
-from tests.conftest import post_json
+from tests.conftest import post_json, stored_tracker
 
 TURNS = ["is tiktok ok for my daughter, she's 12", "what about snapchat?",
          "how do i check who she is friends with", "thanks"]
@@ -27,7 +25,7 @@ def two_instances(model_path, servers, tmp_path_factory):
                                        endpoints_extra=shared) for name in ("a", "b")]
         try:
             for instance in instances:
-                instance.wait_until_up("/status")
+                instance.wait_until_up()
             yield instances
         finally:
             for instance in instances:
@@ -53,8 +51,7 @@ def test_every_conversation_holds_every_turn_in_order_across_two_instances(two_i
         # the slots set on one instance are used by the other: the age and the app carried over
         assert replies[1][0]["text"].startswith("Snapchat: ") and "Your child is 12" in replies[1][0]["text"]
         reader = two_instances[index % 2]
-        with urllib.request.urlopen(f"{reader.url}/conversations/{sender}/tracker") as response:
-            tracker = json.loads(response.read())
+        tracker = stored_tracker(reader, sender)
         user_texts = [e["text"] for e in tracker["events"] if e["event"] == "user"]
         assert user_texts == TURNS, sender
         bot_texts = [e["text"] for e in tracker["events"] if e["event"] == "bot"]

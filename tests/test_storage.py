@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import json
 import sqlite3
 import time
-import urllib.request
 from pathlib import Path
 
-import pytest
-import yaml
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.privacy import redact
 from bot.processes import start_rasa_server
 from bot.storage import RedactingSQLTrackerStore, redacted_event
-from tests.conftest import post_json
-
-CASES = yaml.safe_load((Path(__file__).parent / "privacy" / "labelled.yml").read_text())["cases"]
-
-
-@pytest.mark.parametrize("case", CASES, ids=[c["text"][:30] for c in CASES])
-def test_redaction_on_the_labelled_set(case):
-    assert redact(case["text"]) == case["kept"]
+from tests.conftest import post_json, stored_tracker
 
 
 def test_a_user_event_keeps_no_personal_details_or_metadata():
@@ -43,21 +30,70 @@ def store_at(db: Path) -> RedactingSQLTrackerStore:
     return RedactingSQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(db))
 
 
-def test_purge_deletes_only_conversations_older_than_the_limit(tmp_path):
-    store = store_at(tmp_path / "c.db")
+def save_events(store: RedactingSQLTrackerStore, sender: str, texts_and_ages) -> None:
     now = time.time()
-    for sender, age_days in (("old", 40), ("recent", 3)):
-        tracker = DialogueStateTracker(sender, slots=[])
-        tracker.update(UserUttered("hello", {"name": "greet", "confidence": 1.0},
+    tracker = DialogueStateTracker(sender, slots=[])
+    for text, age_days in texts_and_ages:
+        tracker.update(UserUttered(text, {"name": "greet", "confidence": 1.0},
                                    timestamp=now - age_days * 86400))
+    asyncio.run(store.save(tracker))
+
+
+def test_purge_deletes_every_old_event_even_in_a_live_conversation(tmp_path):
+    store = store_at(tmp_path / "c.db")
+    save_events(store, "old", [("hello", 40)])
+    # A live conversation: twelve messages from 90 days ago and one from today.
+    save_events(store, "live", [(f"secret-old-{i}", 90) for i in range(12)] + [("today", 0)])
+    assert store.purge(30) == 13
+    assert len(asyncio.run(store.keys())) == 1
+    kept = asyncio.run(store.retrieve("live"))
+    assert [e.text for e in kept.events] == ["today"]
+    data = (tmp_path / "c.db").read_bytes()  # overwritten (secure_delete) and rebuilt (VACUUM)
+    assert b"secret-old" not in data and b"hello" not in data
+
+
+def test_conversation_ids_are_stored_as_a_keyed_hash(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONVERSATION_ID_KEY", "test-key")
+    store = store_at(tmp_path / "c.db")
+    save_events(store, "facebook:1234567890", [("hello", 0)])
+    stored = [row[0] for row in sqlite3.connect(tmp_path / "c.db").execute("select sender_id from events")]
+    assert stored and all(s.startswith("h:") and "1234567890" not in s for s in stored)
+    assert asyncio.run(store.retrieve("facebook:1234567890")).events[0].text == "hello"
+    # What keys() lists can be read back as it is (python -m bot review does).
+    key = next(iter(asyncio.run(store.keys())))
+    assert asyncio.run(store.retrieve(key)).events[0].text == "hello"
+    monkeypatch.setenv("CONVERSATION_ID_KEY", "another-key")  # another key: another id
+    assert asyncio.run(store_at(tmp_path / "c.db").retrieve("facebook:1234567890")) is None
+
+
+def test_each_event_is_redacted_once_not_on_every_save(tmp_path, monkeypatch):
+    import bot.storage
+
+    calls = []
+    monkeypatch.setattr(bot.storage, "redact", lambda text: calls.append(text) or text)
+    store = store_at(tmp_path / "c.db")
+    tracker = DialogueStateTracker("parent", slots=[])
+    for turn in range(5):
+        tracker.update(UserUttered(f"message {turn}", {"name": "greet", "confidence": 1.0}))
         asyncio.run(store.save(tracker))
-    assert store.purge(30, now=dt.datetime.fromtimestamp(now)) == 1
-    assert sorted(asyncio.run(store.keys())) == ["recent"]
+    assert sorted(set(calls)) == [f"message {turn}" for turn in range(5)]
+    assert len(calls) == 10  # the text and parse_data's copy of it, once per message
 
 
-def get_json(url: str):
-    with urllib.request.urlopen(url, timeout=30) as response:
-        return json.loads(response.read())
+def test_metadata_and_offsets_are_not_stored():
+    from rasa.shared.core.events import SessionStarted, SlotSet
+
+    metadata = {"ip": "203.0.113.9", "name": "Jane Doe"}
+    for event in (SessionStarted(metadata=metadata), SlotSet("session_started_metadata", metadata)):
+        stored = redacted_event(event.as_dict())
+        assert "203.0.113.9" not in str(stored) and "Jane Doe" not in str(stored)
+    user = UserUttered("my son Jack Smith", {"name": "x", "confidence": 1.0},
+                       parse_data={"text": "my son Jack Smith", "text_tokens": [[0, 2], [3, 6]],
+                                   "entities": [{"entity": "n", "value": "Jack Smith",
+                                                 "start": 7, "end": 17}]}).as_dict()
+    stored = redacted_event(user)
+    assert stored["parse_data"]["entities"] == [{"entity": "n", "value": "[removed]"}]
+    assert "text_tokens" not in stored["parse_data"]
 
 
 def test_a_stored_conversation_survives_a_restart_and_holds_no_personal_details(
@@ -69,12 +105,14 @@ def test_a_stored_conversation_survives_a_restart_and_holds_no_personal_details(
     def start():
         server = start_rasa_server(model_path, servers["actions"].port, tmp_path, "stored",
                                    endpoints_extra=store)
-        server.wait_until_up("/status")
+        server.wait_until_up()
         return server
 
     def say(server, text):
+        # What a client may add besides the message is not kept (the REST channel ignores it).
+        metadata = {"ip": "203.0.113.9", "name": "Jane Doe"}
         status, reply = post_json(server.url + "/webhooks/rest/webhook",
-                                  {"sender": "parent-db", "message": text})
+                                  {"sender": "parent-db", "message": text, "metadata": metadata})
         assert status == 200
         return reply
 
@@ -85,14 +123,16 @@ def test_a_stored_conversation_survives_a_restart_and_holds_no_personal_details(
         assert reply[0]["text"].startswith("TikTok: ")  # answered from the full text
     finally:
         server.stop()
-    stored = "\n".join(row[0] for row in sqlite3.connect(db).execute("select data from events"))
-    for detail in ("jo@example.com", "07700 900123", "CA1 1AA"):
+    rows = sqlite3.connect(db).execute("select sender_id, data from events").fetchall()
+    stored = "\n".join(data for _, data in rows)
+    for detail in ("jo@example.com", "07700 900123", "CA1 1AA", "203.0.113.9", "Jane Doe"):
         assert detail not in stored
+    assert all(sender.startswith("h:") and "parent-db" not in sender for sender, _ in rows)
     assert "[email]" in stored and "[phone]" in stored and "[postcode]" in stored
 
     server = start()  # a restart: the conversation, and what it remembered, are still there
     try:
-        tracker = get_json(server.url + "/conversations/parent-db/tracker")
+        tracker = stored_tracker(server, "parent-db")
         texts = [e.get("text") for e in tracker["events"] if e["event"] == "user"]
         assert texts[0].startswith("is tiktok ok for my daughter")
         assert tracker["slots"]["app"] == "tiktok"

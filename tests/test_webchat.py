@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
@@ -214,3 +216,147 @@ def test_a_503_or_429_with_replies_shows_those_replies(page):
     page.get_by_label("Type your question").fill("is fortnite ok")
     page.get_by_label("Type your question").press("Enter")
     expect(page.locator(".osc-bot").last).to_contain_text(busy)
+
+
+# ---- On the force's own site: another origin, with only the script tag ----
+
+@pytest.fixture
+def host_page(browser, servers, host_sites):
+    """A page on an origin the assistant allows, carrying only the widget's tag."""
+    context = browser.new_context(viewport={"width": 1024, "height": 800})
+    page = context.new_page()
+    page.requests = []
+    page.on("request", lambda request: page.requests.append(request.url))
+    page.route("https://www.bbc.co.uk/**", lambda route: route.fulfill(body="<title>Weather</title>",
+                                                                        content_type="text/html"))
+    page.demo = host_sites["allowed"].origin + "/"
+    page.goto(page.demo)
+    yield page
+    context.close()
+
+
+def test_on_an_allowed_second_origin_the_widget_answers_and_runs_no_third_party(
+        host_page, servers, host_sites):
+    assistant, site = servers["rasa"].url, host_sites["allowed"].origin
+    assert assistant.split(":")[-1] != site.split(":")[-1]  # really another origin
+    open_chat(host_page)
+    ask(host_page, "is roblox safe for my 8 year old")
+    expect(host_page.locator(".osc-bot").filter(has_text="Roblox: ")).to_have_count(1)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    host_page.screenshot(path=str(SCREENSHOTS / "second-origin-with-answer.png"))
+    host_page.get_by_role("button", name="Checking friends").last.click()
+    first = ANSWERS["check_friends"].messages[0][:40]
+    expect(host_page.locator(".osc-bot").filter(has_text=first)).to_have_count(1)
+    assert host_page.context.cookies() == []
+    assert [url for url in host_page.requests if not url.startswith((assistant, site))] == []
+    host_page.get_by_role("button", name="Exit this page").click()
+    assert_exited(host_page)
+
+
+def test_the_host_page_does_not_move_when_the_widget_loads(host_page):
+    expect(host_page.get_by_role("button", name="Online safety help")).to_be_visible()
+    shift = host_page.evaluate("""() => new Promise(resolve => {
+        let total = 0;
+        new PerformanceObserver(list => list.getEntries().forEach(e => { total += e.value; }))
+            .observe({type: "layout-shift", buffered: true});
+        setTimeout(() => resolve(total), 500);
+    })""")
+    assert shift == 0
+
+
+def test_no_serious_accessibility_violations_on_the_host_page(browser, servers, host_sites):
+    context = browser.new_context(bypass_csp=True)  # to inject axe-core into the page
+    page = context.new_page()
+    page.goto(host_sites["allowed"].origin + "/")
+    open_chat(page)
+    ask(page, "is snapchat ok for my 11 year old")
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    serious = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]])
+               for v in results["violations"] if v["impact"] in ("serious", "critical")]
+    context.close()
+    assert serious == []
+
+
+def test_the_forces_own_button_and_title(browser, servers, host_sites):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(host_sites["allowed"].origin + "/with-button")
+    own = page.get_by_role("button", name="Ask our online safety assistant")
+    expect(own).to_have_attribute("aria-controls", "osc-panel")
+    assert page.locator(".osc-launcher").is_hidden()
+    own.click()
+    expect(page.get_by_role("heading", name="Ask Cumbria Police")).to_be_visible()
+    expect(page.locator(".osc-bot").first).to_contain_text("automated assistant")
+    expect(own).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("Escape")
+    expect(page.locator(".osc-panel")).to_be_hidden()
+    expect(own).to_be_focused()
+    context.close()
+
+
+def test_an_unlisted_origin_is_refused_and_the_widget_gives_999(browser, servers, host_sites):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(host_sites["unlisted"].origin + "/")
+    page.get_by_role("button", name="Online safety help").click()
+    expect(page.locator(".osc-error").last).to_contain_text(f"call {CONTACTS['emergency']}")
+    assert page.locator(".osc-bot").count() == 0
+    context.close()
+
+
+def preflight(url: str, origin: str) -> tuple:
+    request = urllib.request.Request(url, method="OPTIONS", headers={
+        "Origin": origin, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return reply.status, reply.headers
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers
+
+
+def test_the_preflight_allows_only_the_listed_origin(servers, host_sites):
+    url = servers["rasa"].url + "/webchat/message"
+    status, headers = preflight(url, host_sites["allowed"].origin)
+    assert status == 204
+    assert headers["Access-Control-Allow-Origin"] == host_sites["allowed"].origin
+    assert headers["Access-Control-Allow-Methods"] == "POST"
+    assert "Access-Control-Allow-Credentials" not in headers
+    for origin in (host_sites["unlisted"].origin, "null", "https://evil.example"):
+        status, headers = preflight(url, origin)
+        assert status == 403 and "Access-Control-Allow-Origin" not in headers
+    # The rest of the HTTP API is not opened to the listed origin.
+    status, headers = preflight(servers["rasa"].url + "/model/parse", host_sites["allowed"].origin)
+    assert "Access-Control-Allow-Origin" not in headers
+
+
+def test_a_post_from_an_unlisted_origin_does_no_work(servers, host_sites):
+    request = urllib.request.Request(
+        servers["rasa"].url + "/webchat/message", method="POST",
+        data=json.dumps({"sender": "web-unlisted", "message": "hello"}).encode(),
+        headers={"Content-Type": "text/plain", "Origin": host_sites["unlisted"].origin})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 403
+    assert "Access-Control-Allow-Origin" not in refused.value.headers
+    assert f"call {CONTACTS['emergency']}" in refused.value.read().decode()
+
+
+def test_the_widget_script_loads_from_anywhere(servers):
+    with urllib.request.urlopen(servers["rasa"].url + "/webchat/widget.js", timeout=30) as reply:
+        assert reply.status == 200
+        assert reply.headers["Content-Type"].startswith("application/javascript")
+
+
+def test_punctuation_after_a_link_is_not_part_of_it(page):
+    open_chat(page)
+    report = "https://www.cumbria.police.uk/report-it"
+    page.route("**/webchat/message", lambda route: route.fulfill(
+        status=200, content_type="application/json",
+        body=json.dumps([{"text": f"Report it at {report}. Or see {report}, or ({report})."}])))
+    ask(page, "how do i report")
+    links = page.locator(".osc-bot").last.locator("a")
+    expect(links).to_have_count(3)
+    assert {links.nth(i).get_attribute("href") for i in range(3)} == {report}
+    expect(page.locator(".osc-bot").last).to_contain_text(f"{report}. Or see {report}, or ({report}).")

@@ -15,6 +15,23 @@ from bot.apps.catalogue import App
 NEXT_TOPICS = ("parental_controls", "check_friends", "report_concern")
 
 
+MAX_CHILD_AGE = 25  # beyond this it is not a child's age (and "1e300" is nobody's)
+
+
+def child_age(value: Any) -> Optional[int]:
+    """A child's age from an entity or slot value ("12", 12, "12.0"), or None for anything that
+    is not a whole number of years from 0 to MAX_CHILD_AGE ("abc", "-3", "1e9", a list)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str) and re.fullmatch(r"\s*\d{1,3}(?:\.0+)?\s*", value):
+        number = float(value)
+    else:
+        return None
+    return int(number) if number.is_integer() and 0 <= number <= MAX_CHILD_AGE else None
+
+
 def _maybe(app: App, field: str) -> str:
     return " (not confirmed)" if field in app.unconfirmed else ""
 

@@ -1,9 +1,5 @@
 """The channels parents reach the assistant through: REST, the web chat and Messenger.
 
-Loading any of them also limits how long the server waits for the action server
-(bot/action_timeout.py): every server that talks to parents loads one of them.
+Each registers bot/channels/server.py's `configure` to run as the server starts: the request size
+limit, timeouts and how long to wait for the action server, in one place.
 """
-
-from bot import action_timeout
-
-action_timeout.apply()

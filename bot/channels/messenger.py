@@ -28,8 +28,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels import server
 from bot.channels.messenger_format import messenger_messages
-from bot.channels.rest import SystemMessages, clean_text, cut_to_length
+from bot.channels.rest import SystemMessages, clean_text, conversation_id, cut_to_length
 from bot.safeguarding.danger import HANDOFFS
 from bot.storage import StoreWatch, watching_store
 
@@ -87,6 +88,8 @@ class MessengerOutput(OutputChannel):
         self.store = StoreWatch()
 
     async def post(self, recipient_id: Text, message: Dict[str, Any]) -> None:
+        # Rasa passes the conversation id ("facebook:" + the page-scoped id): Meta wants the id.
+        recipient_id = recipient_id.removeprefix(f"{self.name()}:")
         body = {"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE", "message": message}
         try:
             async with self.session.post(self.url, params={"access_token": self.access_token},
@@ -156,6 +159,7 @@ class MessengerInput(FacebookInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("fb_webhook", __name__)
+        webhook.listener("before_server_start")(server.configure)
         system = SystemMessages()
         session: Dict[str, aiohttp.ClientSession] = {}
 
@@ -213,7 +217,8 @@ class MessengerInput(FacebookInput):
         with watching_store() as store:
             output.store = store
             try:
-                await on_new_message(UserMessage(text, output, sender, input_channel=self.name()))
+                await on_new_message(UserMessage(text, output, conversation_id(self.name(), sender),
+                                                 input_channel=self.name()))
             except Exception:
                 logger.exception("The assistant failed to handle a Messenger message.")
                 if not output.answered:

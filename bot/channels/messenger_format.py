@@ -19,6 +19,9 @@ TEMPLATE_BUTTONS = 3
 QUICK_REPLIES = 13
 TITLE_LIMIT = 20
 
+# A link followed by the punctuation that ends its sentence or clause: Messenger would make the
+# punctuation part of the link, and the page would not exist.
+LINK_THEN_PUNCTUATION = re.compile(r"(https?://[^\s<>\"']*?)([.,;:!?]+)(?=\s|$)")
 MORE_LINE = re.compile(rf"\n*{re.escape(MORE_PREFIX)}\s+((?:https?://\S+\s*)+)$")
 
 
@@ -28,6 +31,13 @@ def split_links(text: str) -> tuple:
     if not match:
         return text, []
     return text[:match.start()].rstrip(), match.group(1).split()
+
+
+def unpunctuated_links(text: str) -> str:
+    """The text with any full stop, comma or other mark that directly follows a link taken away
+    ("report it at https://x.uk/report-it." becomes "... https://x.uk/report-it"), so the link
+    Messenger makes of it goes to the right page."""
+    return LINK_THEN_PUNCTUATION.sub(r"\1", text)
 
 
 def link_title(url: str) -> str:
@@ -61,7 +71,7 @@ def messenger_messages(message: Mapping[str, Any]) -> List[Dict[str, Any]]:
     template; otherwise the links go in a template of their own and the topic buttons become quick
     replies (up to 13), so no button is ever dropped.
     """
-    text, links = split_links(message.get("text") or "")
+    text, links = split_links(unpunctuated_links(message.get("text") or ""))
     postbacks = [{"type": "postback", "title": short_title(b["title"]), "payload": b["payload"]}
                  for b in message.get("buttons") or []]
     url_buttons = [{"type": "web_url", "url": url, "title": link_title(url)}

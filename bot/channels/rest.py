@@ -8,14 +8,24 @@
 - if it failed outright (the conversation store unreachable for a moment, say), the answer is a
   503 with a Retry-After and a kind message giving 999, CEOP and the NSPCC helpline, and the next
   message works once the store is back;
-- one sender may send at most 60 messages in 10 minutes (then a 429 with a kind reply).
+- one sender may send at most 60 messages in 10 minutes, and one client address at most
+  RATE_LIMIT_PER_ADDRESS (default 600, for many parents behind one school or office address), then
+  a 429 with a kind reply. The address is the connection's, or, behind the force's reverse proxy,
+  the one the proxy saw (Sanic's SANIC_PROXIES_COUNT, set only when a trusted proxy is in front;
+  a sender id the client makes up afresh does not escape the address's limit);
+- `metadata` is not accepted: nothing a client sends besides the message is kept;
+- conversations are scoped by channel: the conversation id is "rest:" + sender, so a web chat
+  conversation cannot be read or continued over REST.
 
 The web chat's /webchat/message runs through the same `answer_request`.
 """
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import logging
+import os
 import re
 import time
 from collections import OrderedDict, deque
@@ -30,6 +40,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import content
+from bot.channels import server
 from bot.storage import watching_store
 
 logger = logging.getLogger(__name__)
@@ -110,6 +121,34 @@ class SenderRateLimit:
         return allowed
 
 
+DEFAULT_ADDRESS_LIMIT = 600  # messages per 10 minutes from one client address
+
+
+@functools.cache
+def address_rate_limit() -> SenderRateLimit:
+    """The per-address limit, shared by every channel of this server (RATE_LIMIT_PER_ADDRESS)."""
+    value = os.environ.get("RATE_LIMIT_PER_ADDRESS", "")
+    limit = int(value) if value.isdigit() and int(value) > 0 else DEFAULT_ADDRESS_LIMIT
+    return SenderRateLimit(limit=limit)
+
+
+def client_address(request: Request) -> Optional[str]:
+    """Who sent the request: the address the trusted proxy saw (only if SANIC_PROXIES_COUNT says
+    there is one; Sanic ignores forwarding headers otherwise), else the connection's. None for
+    this machine itself: a reverse proxy on the same machine, not configured as one, would make
+    every parent look like one client, and limiting that would limit everyone together."""
+    address = (request.remote_addr or request.ip or "").strip("[]")
+    try:
+        return None if ipaddress.ip_address(address).is_loopback else address
+    except ValueError:
+        return address or None
+
+
+def conversation_id(channel: str, sender: str) -> str:
+    """The id a conversation is kept under: the channel's name and the sender's id."""
+    return f"{channel}:{sender}"
+
+
 class SystemMessages:
     """The channel's own messages, from data/content/system.yml with the contacts filled in."""
 
@@ -147,17 +186,17 @@ async def handle_message(
     text: str,
     sender: str,
     channel: str,
-    metadata: Optional[Dict[str, Any]],
     system: SystemMessages,
 ) -> Turn:
     """Run one parent message through the assistant and return what to show them."""
     text, was_cut = cut_to_length(text)
+    sender = conversation_id(channel, sender)
     collector = CollectingOutputChannel()
     failed = False
     with watching_store() as store:
         try:
             await on_new_message(
-                UserMessage(text, collector, sender, input_channel=channel, metadata=metadata)
+                UserMessage(text, collector, sender, input_channel=channel)
             )
         except Exception:  # e.g. the lock store unreachable; the error is in the log
             logger.exception("The assistant failed to handle a message on the %s channel.", channel)
@@ -185,17 +224,20 @@ async def answer_request(
     channel: str,
     system: SystemMessages,
     rate_limit: SenderRateLimit,
-    metadata_allowed: bool,
 ) -> Turn:
-    """One POSTed message, checked (400), rate-limited (429) and answered."""
+    """One POSTed message, checked (400), rate-limited by address and sender (429) and answered.
+    The replies carry the sender id the client sent, not the conversation id it is kept under."""
     body = request_body(request)
     sender, text = checked_sender(body), checked_message(body)
-    if not rate_limit.allow(sender):
+    address = client_address(request)
+    if not rate_limit.allow(sender) or (address and not address_rate_limit().allow(address)):
         return Turn([{"recipient_id": sender, "text": system["too_many"]}], 429,
                     {"Retry-After": str(int(rate_limit.window))})
-    metadata = body.get("metadata") if metadata_allowed else None
-    return await handle_message(on_new_message, text, sender, channel,
-                                metadata if isinstance(metadata, dict) else None, system)
+    turn = await handle_message(on_new_message, text, sender, channel, system)
+    for reply in turn.replies:
+        if "recipient_id" in reply:
+            reply["recipient_id"] = sender
+    return turn
 
 
 class CheckedRestInput(RestInput):
@@ -207,6 +249,7 @@ class CheckedRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+        webhook.listener("before_server_start")(server.configure)
         system = SystemMessages()
         rate_limit = SenderRateLimit()
 
@@ -216,8 +259,7 @@ class CheckedRestInput(RestInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            turn = await answer_request(request, on_new_message, self.name(), system, rate_limit,
-                                        metadata_allowed=True)
+            turn = await answer_request(request, on_new_message, self.name(), system, rate_limit)
             return response.json(turn.replies, status=turn.status, headers=turn.headers)
 
         return webhook

@@ -1,10 +1,18 @@
 /*
  * The force's online-safety chat widget. Embed with one tag:
  *   <script src="https://ASSISTANT/webchat/widget.js" defer></script>
- * Optional attributes on that tag: data-exit-url (where quick exit goes; default BBC Weather).
- * No cookies, no third-party requests, no inline scripts or styles; message text is always
- * inserted as text, never as HTML. The conversation is kept in sessionStorage, so it survives a
- * reload of the page but not the end of the browser session, and quick exit wipes it at once.
+ * Optional attributes on that tag (docs/webchat.md):
+ *   data-exit-url     where quick exit goes (default BBC Weather)
+ *   data-title        the chat's heading (default "Online safety assistant")
+ *   data-open-button  a CSS selector for the page's own button that opens the chat; the floating
+ *                     launcher is then not shown
+ * It may be served from another origin than the page (the assistant's own address): its requests
+ * go to that address, without cookies or credentials, and the assistant allows only the force's
+ * listed origins (WEBCHAT_ALLOWED_ORIGINS). Nothing is shown until its styles have loaded, and it
+ * floats over the page, so the page never moves. No third-party requests, no inline scripts or
+ * styles; message text is always inserted as text, never as HTML. The conversation is kept in
+ * sessionStorage, so it survives a reload of the page but not the end of the browser session, and
+ * quick exit wipes it at once.
  */
 (function () {
   "use strict";
@@ -16,6 +24,8 @@
   var api = new URL("/webchat/message", base).href;
   var exitUrl = script.getAttribute("data-exit-url") || "https://www.bbc.co.uk/weather";
   var TEXT = __TEXT__;  /* filled in by the server from data/content (one source of truth) */
+  var titleText = script.getAttribute("data-title") || TEXT.title;
+  var openButtonSelector = script.getAttribute("data-open-button");
   var STORE = "online-safety-chat";
 
   function load() {
@@ -40,24 +50,28 @@
     return node;
   }
 
-  /* Text with http(s) links made clickable; everything else stays plain text. */
+  /* Text with http(s) links made clickable; everything else stays plain text. Punctuation that
+     ends a sentence ("...report-it.") or closes a bracket is text, never part of the link. */
+  var LINK = /https?:\/\/[^\s<>"']*[^\s<>"'.,;:!?)\]}]/g;
   function renderText(container, text) {
-    var parts = String(text).split(/(https?:\/\/[^\s<>"']+)/g);
-    parts.forEach(function (part) {
-      if (/^https?:\/\//.test(part)) {
-        var link = el("a", "osc-link", part);
-        link.href = part;
-        link.target = "_blank";
-        link.rel = "noopener noreferrer";
-        container.appendChild(link);
-      } else if (part) {
-        container.appendChild(document.createTextNode(part));
-      }
+    text = String(text);
+    var last = 0;
+    text.replace(LINK, function (url, at) {
+      if (at > last) container.appendChild(document.createTextNode(text.slice(last, at)));
+      var link = el("a", "osc-link", url);
+      link.href = url;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      container.appendChild(link);
+      last = at + url.length;
+      return url;
     });
+    if (last < text.length) container.appendChild(document.createTextNode(text.slice(last)));
   }
 
   /* ---- the page elements ---- */
   var root = el("div", "osc-root");
+  root.hidden = true;  /* until widget.css has loaded: nothing unstyled, nothing that moves the page */
   var launcher = el("button", "osc-launcher", TEXT.launcher);
   launcher.type = "button";
   launcher.setAttribute("aria-expanded", "false");
@@ -71,7 +85,7 @@
   panel.hidden = true;
 
   var header = el("div", "osc-header");
-  var title = el("h2", "osc-title", TEXT.title);
+  var title = el("h2", "osc-title", titleText);
   title.id = "osc-title";
   var exitButton = el("button", "osc-exit", TEXT.exit);
   exitButton.type = "button";
@@ -175,6 +189,7 @@
   function open() {
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
+    if (pageButton) pageButton.setAttribute("aria-expanded", "true");
     state.open = true;
     save();
     if (!state.transcript.length) ask("/greet", "Hello");
@@ -183,11 +198,14 @@
   function close() {
     panel.hidden = true;
     launcher.setAttribute("aria-expanded", "false");
+    if (pageButton) pageButton.setAttribute("aria-expanded", "false");
     state.open = false;
     save();
-    launcher.focus();
+    (pageButton || launcher).focus();
   }
-  launcher.addEventListener("click", function () { panel.hidden ? open() : close(); });
+  var pageButton = null;  /* the force's own "open the chat" button, if the page has one */
+  function toggle() { if (panel.hidden) open(); else close(); }
+  launcher.addEventListener("click", toggle);
   closeButton.addEventListener("click", close);
   panel.addEventListener("keydown", function (event) {
     if (event.key === "Escape") close();
@@ -211,13 +229,29 @@
   });
 
   function start() {
+    if (openButtonSelector) {
+      try { pageButton = document.querySelector(openButtonSelector); } catch (e) { pageButton = null; }
+    }
+    if (pageButton) {
+      launcher.hidden = true;
+      pageButton.setAttribute("aria-controls", "osc-panel");
+      pageButton.setAttribute("aria-expanded", "false");
+      pageButton.addEventListener("click", function (event) { event.preventDefault(); toggle(); });
+    }
     var style = document.createElement("link");
     style.rel = "stylesheet";
     style.href = new URL("/webchat/widget.css", base).href;
+    function show() { root.hidden = false; }
+    style.addEventListener("load", show);
+    style.addEventListener("error", show);  /* styles blocked: plain, but a parent can still ask */
     document.head.appendChild(style);
     document.body.appendChild(root);
     state.transcript.forEach(function (entry) { addMessage(entry, false); });
-    if (state.open) { panel.hidden = false; launcher.setAttribute("aria-expanded", "true"); }
+    if (state.open) {
+      panel.hidden = false;
+      launcher.setAttribute("aria-expanded", "true");
+      if (pageButton) pageButton.setAttribute("aria-expanded", "true");
+    }
   }
   if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
 })();
