@@ -11,7 +11,8 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 # Rasa's telemetry and error reports would send data to Rasa's servers: never.
 export RASA_TELEMETRY_ENABLED := false
-RASA := $(BIN)/rasa
+# Rasa's own command line, without pages of warnings from the pinned packages (bot/quiet.py).
+RASA := $(BIN)/python -m bot.quiet
 RASA_PORT ?= 5005
 ACTIONS_PORT ?= 5055
 # Sites other than the assistant's own that may carry the web chat (docs/webchat.md): for `make run`,
@@ -76,10 +77,10 @@ test: train services $(AXE)  ## check the data and run every test
 	$(BIN)/python -m pytest
 
 bench: train  ## measure training, start-up, accuracy and latency
-	$(BIN)/python -m bot.bench
+	$(BIN)/python -m bench
 
 bench-load: train services  ## N parents at once against one and two servers (ARGS="--senders 20 --messages 10")
-	$(BIN)/python -m bot.bench_load $(ARGS)
+	$(BIN)/python -m bench.load $(ARGS)
 
 # Where production listens: this machine only, unless set (the reverse proxy, or the Rasa servers
 # for the action server, must reach it; never a public address).

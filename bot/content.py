@@ -55,17 +55,20 @@ def response_name(topic: str, index: int = 0) -> str:
     return f"utter_{topic}" if index == 0 else f"utter_{topic}_{index + 1}"
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml(path: Path) -> Any:
+    """A content file's data; a ContentError naming the file if it is missing or not YAML."""
     try:
         with path.open(encoding="utf-8") as handle:
             return yaml.safe_load(handle)
+    except OSError as error:
+        raise ContentError(f"{path}: cannot be read ({error.strerror}).") from error
     except yaml.YAMLError as error:
         raise ContentError(f"{path}: not valid YAML ({error}). Check the indentation.") from error
 
 
 def load_contacts(path: Path = CONTACTS_FILE) -> Dict[str, str]:
     """All contact placeholders (local and national) as one flat mapping of name to value."""
-    data = _read_yaml(path) or {}
+    data = read_yaml(path) or {}
     contacts: Dict[str, str] = {}
     for section in ("force", "national"):
         for name, value in (data.get(section) or {}).items():
@@ -113,7 +116,7 @@ def load_answers(directory: Path = ANSWERS_DIR) -> Dict[str, Answer]:
     """Every answer in the answers folder, by topic id."""
     answers: Dict[str, Answer] = {}
     for path in sorted(directory.glob("*.yml")):
-        data = _read_yaml(path) or {}
+        data = read_yaml(path) or {}
         for topic, entry in (data.get("answers") or {}).items():
             if topic in answers:
                 raise ContentError(
@@ -128,7 +131,7 @@ def load_system_messages(path: Path = SYSTEM_FILE, section: str = "messages") ->
     """Messages that are not answers to a topic, by name: each a `text` and optional `buttons`
     (title and payload). Section "messages" is sent by the dialogue (as Rasa responses), section
     "channel" by the chat channels themselves (a message cut short, the assistant unavailable)."""
-    data = _read_yaml(path) or {}
+    data = read_yaml(path) or {}
     messages = {}
     for name, value in (data.get(section) or {}).items():
         entry = value if isinstance(value, Mapping) else {"text": value}

@@ -5,15 +5,19 @@ Configured in config.yml (`importers:`), so `rasa train`, `rasa data validate`, 
 - the responses `utter_<topic>`, `utter_<topic>_2`, ... (one per chat message), and
 - the rule "when a parent asks about <topic>, send those messages", unless data/rules already has a
   rule of its own for that topic (hand-offs do: they add a custom action after the messages).
+
+Hand-written rules and stories name an answer by its first response only (`utter_<topic>`): the
+importer adds the rest (`utter_<topic>_2`, ...), so they never depend on how many messages an
+answer has, and a comms officer can split or join an answer's messages without touching them.
+`python -m bot generated` prints what it adds.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Dict, List, Optional, Set, Text, Union
 
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
 from rasa.shared.core.training_data.structures import RuleStep, StoryGraph
 from rasa.shared.importers.rasa import RasaFileImporter
@@ -49,6 +53,26 @@ def topics_with_own_rules(graph: StoryGraph) -> Set[str]:
     return topics
 
 
+def with_whole_answers(graph: StoryGraph, answers: Dict[str, content.Answer],
+                       contacts: Dict[str, str]) -> StoryGraph:
+    """The graph with every `utter_<topic>` step followed by the rest of that answer's messages."""
+    rest = {names[0]: names[1:] for names in
+            (answer.response_names(contacts) for answer in answers.values()) if len(names) > 1}
+    for step in graph.story_steps:
+        conditions = getattr(step, "condition_events_indices", set()) or set()
+        first = max(conditions, default=-1) + 1  # a rule's conditions stay as they are
+        events = list(step.events[:first])
+        for index, event in enumerate(step.events[first:], start=first):
+            events.append(event)
+            following = step.events[index + 1] if index + 1 < len(step.events) else None
+            name = getattr(event, "action_name", None)
+            if isinstance(event, ActionExecuted) and name in rest and not (
+                    isinstance(following, ActionExecuted) and following.action_name == rest[name][0]):
+                events += [ActionExecuted(more) for more in rest[name]]
+        step.events = events
+    return graph
+
+
 class ContentImporter(RasaFileImporter):
     """RasaFileImporter plus the responses and answer rules made from data/content."""
 
@@ -57,13 +81,11 @@ class ContentImporter(RasaFileImporter):
         config_file: Optional[Text] = None,
         domain_path: Optional[Text] = None,
         training_data_paths: Optional[Union[List[Text], Text]] = None,
-        content_dir: Optional[Text] = None,
     ) -> None:
         super().__init__(config_file, domain_path, training_data_paths)
-        base = Path(content_dir) if content_dir else content.CONTENT_DIR
-        self._answers_dir = base / "answers"
-        self._contacts_file = base / "contacts.yml"
-        self._system_file = base / "system.yml"
+        self._answers_dir = content.CONTENT_DIR / "answers"
+        self._contacts_file = content.CONTENT_DIR / "contacts.yml"
+        self._system_file = content.CONTENT_DIR / "system.yml"
 
     @cached_method
     def _content(self) -> tuple:
@@ -86,9 +108,10 @@ class ContentImporter(RasaFileImporter):
 
     @cached_method
     def get_stories(self, exclusion_percentage: Optional[int] = None) -> StoryGraph:
-        """The stories and rules in data/, plus a rule for each answer without one."""
-        graph = super().get_stories(exclusion_percentage)
+        """The stories and rules in data/ (each answer sent whole), plus a rule for each answer
+        without one."""
         answers, contacts = self._content()
+        graph = with_whole_answers(super().get_stories(exclusion_percentage), answers, contacts)
         generated = answer_rules(answers, contacts, skip=topics_with_own_rules(graph))
         reader = YAMLStoryReader(self.get_domain(), source_name="data/content/answers")
         return graph.merge(StoryGraph(reader.read_from_parsed_yaml(generated)))

@@ -67,6 +67,9 @@ def rasa_arguments(arguments: List[str]) -> List[str]:
 
 
 def main(arguments: Optional[List[str]] = None) -> None:
+    from bot.quiet import quiet_warnings
+
+    quiet_warnings()
     from rasa.__main__ import main as rasa_main
 
     # Rasa's command line parser reads sys.argv; the process's own command line (what `ps`

@@ -12,7 +12,8 @@ from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 
-from bot.processes import (  # noqa: F401  (BIN and SERVER_ENV are used by the test modules)
+from bot.quiet import quiet_warnings
+from tests.support.processes import (  # noqa: F401  (BIN and SERVER_ENV are used by the test modules)
     BIN,
     SERVER_ENV,
     Server,
@@ -24,6 +25,24 @@ from bot.processes import (  # noqa: F401  (BIN and SERVER_ENV are used by the t
 )
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# The pinned packages' deprecation warnings, once each, would fill the end of every run.
+quiet_warnings()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project's data and Rasa files, to break or extend without touching the real
+    one (with nothing beside it, as a force's clone would be)."""
+    import shutil
+
+    copy = tmp_path / "main"
+    copy.mkdir()
+    for name in ("data", "tests/stories", "tests/nlu", "docs/reference"):
+        shutil.copytree(PROJECT_DIR / name, copy / name)
+    for name in ("domain.yml", "config.yml", "credentials.yml", "endpoints.yml"):
+        shutil.copy(PROJECT_DIR / name, copy / name)
+    (copy / ".build").symlink_to(PROJECT_DIR / ".build")
+    return copy
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import checks, content
+from bot import content
 from bot.apps import recognise
 from bot.apps.catalogue import load_catalogue
 from bot.apps.guide import age_line, app_answer
+from bot.staff import checks
 
 CATALOGUE = load_catalogue()
 MATCHER = recognise.AppMatcher(CATALOGUE)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -13,30 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.processes import BIN, SERVER_ENV
 from tests.conftest import PROJECT_DIR
-
-SHARED_DIR = PROJECT_DIR.parent / "shared"
+from tests.support.processes import BIN, SERVER_ENV
 
 
 def run_bot(*args: str, project: Path = PROJECT_DIR) -> subprocess.CompletedProcess:
     return subprocess.run([str(BIN / "python"), "-m", "bot", *args], cwd=project,
                           env={**SERVER_ENV, "ASSISTANT_DIR": str(project)},
                           capture_output=True, text=True, check=False)
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A copy of the project's data and Rasa files, to break or extend without touching the real one."""
-    copy = tmp_path / "main"
-    copy.mkdir()
-    (tmp_path / "shared").symlink_to(SHARED_DIR)
-    for name in ("data", "tests/stories", "tests/nlu"):
-        shutil.copytree(PROJECT_DIR / name, copy / name)
-    for name in ("domain.yml", "config.yml", "credentials.yml", "endpoints.yml"):
-        shutil.copy(PROJECT_DIR / name, copy / name)
-    (copy / ".build").symlink_to(PROJECT_DIR / ".build")
-    return copy
 
 
 def edit(path: Path, old: str, new: str, count: int = 1) -> None:
@@ -96,8 +79,26 @@ def overlong_message(project: Path) -> str:
     return r"error: online_gaming: a message is \d+ characters .* keep each under 640"
 
 
+def rule_names_a_later_message(project: Path) -> str:
+    edit(project / "data/rules/handoffs.yml", "      - action: utter_sextortion\n",
+         "      - action: utter_sextortion\n      - action: utter_sextortion_2\n")
+    return r"data/rules/handoffs.yml:\d+: error: .* names utter_sextortion_2: name only utter_sextortion"
+
+
+def cites_a_source_not_in_the_fact_sheet(project: Path) -> str:
+    edit(project / "data/content/answers/friends.yml", "(fact sheet S29)", "(fact sheet S29, S999)")
+    return r"data/content/answers/friends.yml:\d+: error: S999 is not a source in docs/reference/facts.md"
+
+
+def rule_forgets_its_answer(project: Path) -> str:
+    edit(project / "data/rules/handoffs.yml", "      - action: utter_sextortion\n", "")
+    return r"data/rules/handoffs.yml:\d+: error: rule .* does not send the answer to 'sextortion'"
+
+
 @pytest.mark.parametrize("mistake", [break_link, remove_sources, too_few_examples,
-                                     example_in_two_intents, overlong_message])
+                                     example_in_two_intents, overlong_message,
+                                     rule_names_a_later_message, rule_forgets_its_answer,
+                                     cites_a_source_not_in_the_fact_sheet])
 def test_check_fails_naming_the_file_line_and_fix(project, mistake):
     expected = mistake(project)
     result = run_bot("check", "--skip-rasa", project=project)
@@ -169,7 +170,7 @@ def test_review_lists_what_was_not_understood_with_details_removed(tmp_path):
 
 
 def test_evaluate_writes_a_report_and_compares_with_the_last(model_path, tmp_path):
-    from bot import evaluation
+    from bot.staff import evaluation
 
     first = evaluation.evaluate(model_path, tmp_path)
     assert first["changes"] == ["No earlier report to compare with."]

@@ -1,4 +1,4 @@
-"""The curated answers and the training data keep every rule (bot/checks.py), on the real files."""
+"""The curated answers and the training data keep every rule (bot/staff/checks.py), on the real files."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from bot import checks, content
+from bot import content
+from bot.staff import checks
+from bot.topics import load_topics
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +24,7 @@ def contacts():
 
 @pytest.fixture(scope="module")
 def topics():
-    return checks.load_topics()
+    return load_topics()
 
 
 def test_all_content_and_training_data_keep_the_rules():
@@ -117,7 +119,7 @@ def test_an_example_in_two_intents_and_too_few_examples_are_caught(topics, tmp_p
 def test_every_topic_keeps_six_unseen_heldout_examples_in_each_set(topics):
     from collections import Counter
 
-    from tests.nlu_data import heldout_examples
+    from tests.support.nlu_data import heldout_examples
 
     for name in ("heldout.yml", "heldout_blind.yml"):
         counts = Counter(topic for _, topic in heldout_examples(name))
@@ -125,7 +127,7 @@ def test_every_topic_keeps_six_unseen_heldout_examples_in_each_set(topics):
 
 
 def test_a_contact_without_a_source_or_a_review_date_is_caught(contacts, tmp_path):
-    from bot.checks import check_contact_sources
+    from bot.staff.checks import check_contact_sources
 
     path = tmp_path / "contacts.yml"
     path.write_text("force:\n  emergency: '999'\nsources:\n  emergency: https://example.org/999\n"
@@ -137,3 +139,25 @@ def test_a_contact_without_a_source_or_a_review_date_is_caught(contacts, tmp_pat
     assert "add a reviewed date, e.g. reviewed: 2026-11-28" in messages
     assert not any("'emergency'" in m for m in messages)
     assert check_contact_sources(contacts, dt.date(2026, 11, 28)) == []
+
+
+def test_rules_name_an_answer_once_and_training_sends_it_whole():
+    """A hand-written rule names `utter_<topic>`; the importer adds the answer's other messages,
+    so the trained rule sends every message, in order, however many the answer has."""
+    from rasa.shared.core.events import ActionExecuted
+
+    from bot.importer import ContentImporter
+
+    importer = ContentImporter(str(content.PROJECT_DIR / "config.yml"),
+                               str(content.PROJECT_DIR / "domain.yml"),
+                               [str(content.PROJECT_DIR / "data")])
+    contacts, answers = content.load_contacts(), content.load_answers()
+    for step in importer.get_stories().story_steps:
+        actions = [e.action_name for e in step.events
+                   if isinstance(e, ActionExecuted) and e.action_name != "..."]
+        if step.block_name == "sextortion - what to do now, then the questions":
+            assert actions[:3] == answers["sextortion"].response_names(contacts)
+            assert len(actions[:3]) == 3 and actions[3] == "triage_form"
+            break
+    else:
+        raise AssertionError("the sextortion rule is not in the training data")

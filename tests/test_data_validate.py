@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from bot.checks import ACCEPTED_VALIDATE_WARNINGS as ACCEPTED_WARNINGS
+from bot.staff.checks import ACCEPTED_VALIDATE_WARNINGS as ACCEPTED_WARNINGS
 from tests.conftest import BIN, PROJECT_DIR, SERVER_ENV
 
 

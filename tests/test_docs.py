@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 import subprocess
 
-from bot.processes import BIN, SERVER_ENV, api_headers, start_action_server, start_rasa_server
 from tests.conftest import PROJECT_DIR, post_json
-from tests.test_cli import project  # noqa: F401  (the fixture: a copy of the project)
+from tests.support.processes import BIN, SERVER_ENV, api_headers, start_action_server, start_rasa_server
 
 GUIDE = (PROJECT_DIR / "docs" / "extending.md").read_text()
 
@@ -19,7 +18,7 @@ def guide_block(heading: str) -> str:
     return re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
 
 
-def test_a_new_question_and_a_new_app_are_answered_after_retraining(project, tmp_path):  # noqa: F811
+def test_a_new_question_and_a_new_app_are_answered_after_retraining(project, tmp_path):
     # 1. A new way of asking: the lines of the guide's example that the file does not have yet.
     friends = project / "data/nlu/friends.yml"
     new_lines = [line for line in guide_block("## 1.").splitlines()

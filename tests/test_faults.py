@@ -25,11 +25,11 @@ import pytest
 
 from bot import content
 from bot.channels.messenger_format import unpunctuated_links
-from bot.checks import load_topics
-from bot.processes import free_port, start_rasa_server
-from bot.services import postgres_server, redis_server
+from bot.topics import load_topics
 from tests.conftest import MESSENGER_ENV, post_json, reply_text, stored_tracker
-from tests.test_messenger import event, sent_to, sign, texts, webhook
+from tests.support.messenger import event, sent_to, sign, texts, webhook
+from tests.support.processes import free_port, start_rasa_server
+from tests.support.services import postgres_server, redis_server
 
 ACTION_TIMEOUT = 2  # seconds the faulty-actions server waits for an action (10 in production)
 SLOW = 30  # seconds the "slow" action server takes: far past the limit

@@ -18,8 +18,8 @@ import pytest
 
 from bot import content, logs
 from bot.channels.server import REQUEST_MAX_SIZE
-from bot.processes import SERVER_ENV, api_headers
 from tests.conftest import ADDRESS_LIMIT, post_json, reply_text
+from tests.support.processes import SERVER_ENV, api_headers
 
 CHANNEL = content.load_system_messages(section="channel")
 TOO_MANY = content.fill_placeholders(CHANNEL["too_many"]["text"], content.load_contacts(), "too_many")

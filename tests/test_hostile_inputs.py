@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from bot import content
 from bot.channels.rest import SenderRateLimit
 from tests.conftest import post_json, stored_tracker
-from tests.test_messenger import event, post, sent_to, sign, texts, webhook
+from tests.support.messenger import event, post, sent_to, sign, texts, webhook
 
 CONTACTS = content.load_contacts()
 OTHER_LANGUAGE = content.load_system_messages()["other_language"]["text"].format_map(CONTACTS)

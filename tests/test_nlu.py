@@ -6,9 +6,9 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from bot.checks import load_topics
+from bot.topics import load_topics
 from tests.conftest import parse
-from tests.nlu_data import heldout_examples
+from tests.support.nlu_data import heldout_examples
 
 HANDOFFS = {t.id for t in load_topics().values() if t.kind == "handoff"}
 

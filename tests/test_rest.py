@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot import content
-from bot.checks import load_topics
+from bot.topics import load_topics
 from tests.conftest import Chat, post_json, reply_text
 
 CONTACTS = content.load_contacts()

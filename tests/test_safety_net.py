@@ -85,8 +85,15 @@ def test_the_component_leaves_ordinary_messages_alone():
     assert message.get("safety_net") is None
 
 
-def test_the_handoff_list_is_the_one_in_the_topic_contract():
-    # danger.HANDOFFS is written out because shared/topics.yml is not there at run time.
-    from bot.checks import load_topics
+def test_the_handoffs_are_the_catalogues_and_the_signals_name_no_other(tmp_path):
+    from bot.content import ContentError
+    from bot.topics import load_topics
 
     assert danger.HANDOFFS == {t.id for t in load_topics().values() if t.kind == "handoff"}
+    signals = yaml.safe_load(danger.SIGNALS_FILE.read_text())
+    signals["order"].append("screen_time")  # not a hand-off: a signal must never send a parent there
+    signals["signals"]["screen_time"] = []
+    stray = tmp_path / "signals.yml"
+    stray.write_text(yaml.safe_dump(signals))
+    with pytest.raises(ContentError, match="screen_time"):
+        danger.load_signals(stray)

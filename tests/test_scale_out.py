@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.processes import start_rasa_server
-from bot.services import postgres_server, redis_server
 from tests.conftest import post_json, stored_tracker
+from tests.support.processes import start_rasa_server
+from tests.support.services import postgres_server, redis_server
 
 TURNS = ["is tiktok ok for my daughter, she's 12", "what about snapchat?",
          "how do i check who she is friends with", "thanks"]

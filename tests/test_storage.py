@@ -11,9 +11,9 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.processes import start_rasa_server
 from bot.storage import RedactingSQLTrackerStore, redacted_event
 from tests.conftest import post_json, stored_tracker
+from tests.support.processes import start_rasa_server
 
 
 def test_a_user_event_keeps_no_personal_details_or_metadata():

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
-import yaml
-
 from bot import content
 
 APPS_FILE = content.CONTENT_DIR / "apps.yml"
@@ -44,10 +42,7 @@ def _texts(value: Any) -> Tuple[str, ...]:
 
 def load_catalogue(path: Path = APPS_FILE) -> Dict[str, App]:
     """Every app by id. Raises content.ContentError on a file that cannot be read."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise content.ContentError(f"{path}: not valid YAML ({error}).") from error
+    data = content.read_yaml(path) or {}
     apps = {}
     for app_id, entry in (data.get("apps") or {}).items():
         min_age = entry.get("min_age")

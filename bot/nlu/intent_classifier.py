@@ -4,8 +4,8 @@ Rasa's featurizers in config.yml produce the features: count vectors of lemmas a
 n-grams (sparse), and optionally sentence embeddings (dense). This component TF-IDF weights the
 sparse counts, joins them with the dense features, and fits a logistic regression whose
 probabilities are calibrated by cross-validation, so that the FallbackClassifier's threshold means
-what it says ("below 0.5: not sure"). The fitted model is kept and scored as plain arrays
-(`bot/nlu/linear_scorer.py`).
+what it says (below the threshold in config.yml, 0.3: not sure). The fitted model is kept and
+scored as plain arrays (`bot/nlu/linear_scorer.py`).
 """
 
 from __future__ import annotations

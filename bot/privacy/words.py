@@ -19,7 +19,6 @@ import json
 from pathlib import Path
 
 import spacy_lookups_data
-import yaml
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from bot import content
@@ -39,7 +38,7 @@ def _first_names() -> frozenset:
 
 
 def _app_words() -> frozenset:
-    apps = yaml.safe_load((content.CONTENT_DIR / "apps.yml").read_text(encoding="utf-8"))["apps"]
+    apps = (content.read_yaml(content.CONTENT_DIR / "apps.yml") or {}).get("apps") or {}
     words = set()
     for app_id, app in apps.items():
         for name in [app_id, app.get("name", ""), *(app.get("aliases") or [])]:

@@ -12,14 +12,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Dict, List, Optional, Pattern, Tuple
 
-import yaml
+from bot.content import ContentError, read_yaml
+from bot.topics import handoff_topics
 
 SIGNALS_FILE = Path(__file__).with_name("danger_signals.yml")
 IMMEDIATE_DANGER = "immediate_danger"
-HANDOFFS = frozenset({
-    "immediate_danger", "grooming_concern", "sextortion", "report_concern",
-    "abuse_material_found", "offender_concern",
-})
+HANDOFFS = handoff_topics()  # from the catalogue, data/topics.yml
 
 
 @dataclass(frozen=True)
@@ -71,9 +69,13 @@ def _expand(pattern: str, parts: Dict[str, str]) -> str:
 
 @lru_cache(maxsize=4)
 def load_signals(path: Path = SIGNALS_FILE) -> DangerSignals:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = read_yaml(path)
     parts = data.get("parts") or {}
     signals: List[Signal] = []
+    strays = sorted(set(data["order"]) - HANDOFFS)
+    if strays or set(data["signals"]) != set(data["order"]):
+        raise ContentError(f"{path}: `order` must list each hand-off that has signals, and only "
+                           f"hand-off topics of data/topics.yml (not: {', '.join(strays)}).")
     for handoff in data["order"]:
         for signal in data["signals"][handoff]:
             patterns = tuple(re.compile(_expand(p, parts)) for p in signal["all"])

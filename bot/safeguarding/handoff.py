@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-import yaml
-
 from bot import content
 
 SUMMARIES_FILE = content.CONTENT_DIR / "handoff_summaries.yml"
@@ -25,18 +23,20 @@ class Summaries:
 
 
 def load_summaries(path: Path = SUMMARIES_FILE) -> Summaries:
-    with path.open(encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
+    data = content.read_yaml(path) or {}
 
     def text(value: Any) -> str:
         return " ".join(str(value).split())
 
-    return Summaries(
-        not_sure_about_danger=text(data["not_sure_about_danger"]),
-        by_concern={kind: text(value) for kind, value in data["by_concern"].items()},
-        closing=text(data["closing"]),
-        next=tuple(data.get("next") or ()),
-    )
+    try:
+        return Summaries(
+            not_sure_about_danger=text(data["not_sure_about_danger"]),
+            by_concern={kind: text(value) for kind, value in data["by_concern"].items()},
+            closing=text(data["closing"]),
+            next=tuple(data.get("next") or ()),
+        )
+    except (KeyError, AttributeError) as error:
+        raise content.ContentError(f"{path}: missing or misshapen {error}.") from error
 
 
 def handoff_summary(

@@ -1,7 +1,7 @@
 """`make bench-load`: N parents at once, M messages each, against one Rasa server and against two
 (turns sent round-robin), both on PostgreSQL + Redis as in docs/deploy.md. Figures only.
 
-    python -m bot.bench_load [--senders 20] [--messages 10]
+    python -m bench.load [--senders 20] [--messages 10]
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ import os
 import tempfile
 from pathlib import Path
 
-from bot.bench import heldout_sets, load
-from bot.processes import latest_model, start_action_server, start_rasa_server
-from bot.services import postgres_server, redis_server
+from bench.measure import heldout_sets, load
+from tests.support.processes import latest_model, start_action_server, start_rasa_server
+from tests.support.services import postgres_server, redis_server
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.bench_load", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n")[0])
     parser.add_argument("--senders", type=int, default=20, help="parents at once (default 20)")
     parser.add_argument("--messages", type=int, default=10, help="messages each (default 10)")
     args = parser.parse_args()

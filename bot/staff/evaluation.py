@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
-from bot import checks
 from bot.content import PROJECT_DIR
 from bot.safeguarding.danger import HANDOFFS
+from bot.staff import checks
 
 HELDOUT_DIR = PROJECT_DIR / "tests" / "nlu"
 REPORTS_DIR = PROJECT_DIR / "reports"

@@ -8,7 +8,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 from bot.privacy import redact
 
@@ -72,7 +72,7 @@ def grouped(items: List[NotUnderstood]) -> Dict[str, List[str]]:
     return dict(groups)
 
 
-def nlu_snippet(items: List[NotUnderstood], comment: Optional[str] = None) -> str:
+def nlu_snippet(items: List[NotUnderstood]) -> str:
     """The messages as Rasa NLU YAML, under their closest topic, for a person to check and move
     into data/nlu (the closest topic is a guess: correct it where it is wrong)."""
     lines = ["# Messages the assistant did not understand, under the topic it thought closest.",

@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List, Tuple
 
-from bot.checks import load_examples, load_examples_from, normalised
+from bot.staff.checks import load_examples, load_examples_from, normalised
 
-HELDOUT_DIR = Path(__file__).resolve().parent / "nlu"
+HELDOUT_DIR = Path(__file__).resolve().parent.parent / "nlu"
 
 
 def heldout_examples(name: str = "heldout*.yml") -> List[Tuple[str, str]]:

@@ -10,7 +10,8 @@ from typing import List
 
 import yaml
 
-from bot import checks, content
+from bot import content
+from bot.staff import checks
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{2,40}$")
 STORIES_FILE = content.PROJECT_DIR / "tests" / "stories" / "test_conversations.yml"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
 
-from bot.processes import free_port
+from tests.support.processes import free_port
 
 
 def wait_for_port(port: int, timeout: float = 30) -> None:

@@ -2,7 +2,7 @@
 logistic regression, side by side, all trained on the same data), parse latency, and REST
 round trips with 1 and with 20 concurrent senders. Figures only; no thresholds.
 
-    python -m bot.bench [--skip-diet] [--diet-transformer]
+    python -m bench [--skip-diet] [--diet-transformer]
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
-from bot import checks, evaluation
 from bot.content import PROJECT_DIR
-from bot.processes import BIN, SERVER_ENV, api_headers, start_action_server, start_rasa_server
+from bot.staff import checks, evaluation
+from tests.support.processes import BIN, SERVER_ENV, api_headers, start_action_server, start_rasa_server
 
 
 def heldout_sets() -> Dict[str, List[Tuple[str, str]]]:
@@ -150,7 +150,7 @@ def load(urls: List[str], texts: List[str], senders: int, messages: int, tag: st
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--skip-diet", action="store_true", help="do not train the DIET comparison")
     parser.add_argument("--diet-transformer", action="store_true",
                         help="DIET with its default 2-layer transformer (about 15 min on 2 cores)")
@@ -206,6 +206,3 @@ def main() -> int:
         print(f"  {name}: {scores}")
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

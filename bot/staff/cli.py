@@ -1,0 +1,218 @@
+"""Tools for the people who look after the assistant: `python -m bot <command> --help`.
+
+  check       check every answer and training example (seconds, no training)
+  evaluate    train if needed, then score the model on the held-out messages
+  review      messages the assistant did not understand, from the stored conversations
+  new-topic   start a new topic: intent, examples, answer and a conversation test to fill in
+  purge       delete everything stored that is older than a number of days (default 30)
+  generated   the responses and rules made from data/content at training time
+  api-token   a token for Rasa's HTTP API (Authorization: Bearer ...), signed with RASA_JWT_SECRET
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import List, Optional
+
+
+def _build_spacy(args: argparse.Namespace) -> int:
+    from bot import spacy_model
+
+    print(f"spaCy pipeline written to {spacy_model.build()}")
+    return 0
+
+
+def _convert_minilm(args: argparse.Namespace) -> int:
+    from bot.nlu import sentence_embeddings
+
+    print(f"all-MiniLM-L6-v2 converted to TensorFlow in {sentence_embeddings.convert()}")
+    print(f"and exported for ONNX Runtime (checked against TensorFlow) in "
+          f"{sentence_embeddings.export_onnx()}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from bot.staff import checks
+
+    problems = checks.check_all()
+    if not args.skip_rasa:
+        problems += checks.rasa_validate()
+    errors = [p for p in problems if p.severity == "error"]
+    for problem in sorted(problems, key=lambda p: (p.severity != "error", str(p))):
+        print(problem)
+    warnings = len(problems) - len(errors)
+    print(f"\n{len(errors)} error(s), {warnings} warning(s).")
+    if errors:
+        print("Fix the errors above (each names the file and line), then run the check again.")
+    return 1 if errors else 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from bot.staff import evaluation
+    from bot.staff.rasa_command import rasa
+
+    rasa("train", "--quiet", "--fixed-model-name", "assistant")
+    model = evaluation.PROJECT_DIR / "models" / "assistant.tar.gz"
+    result = evaluation.evaluate(model, args.out)
+    print(f"Accuracy on {result['examples']} held-out messages: {result['accuracy']:.3f}")
+    print(f"Safeguarding messages routed to a hand-off: {result['handoffs_routed_to_a_handoff']:.3f}")
+    print("\n".join(result["changes"]))
+    print(f"Report: {args.out / 'evaluation.md'} (confusion matrix: {args.out / 'confusion.png'})")
+    return 0
+
+
+def _review(args: argparse.Namespace) -> int:
+    from bot.staff import review
+
+    items = review.not_understood(args.since, args.endpoints, args.threshold)
+    if not items:
+        print(f"No messages since {args.since} that the assistant did not understand.")
+        return 0
+    for topic, texts in review.grouped(items).items():
+        print(f"\nClosest topic: {topic}")
+        for text in texts:
+            print(f"  - {text}")
+    if args.yaml:
+        args.yaml.write_text(review.nlu_snippet(items), encoding="utf-8")
+        print(f"\nWritten as NLU training data to edit: {args.yaml}")
+    return 0
+
+
+def _generated(args: argparse.Namespace) -> int:
+    import yaml
+    from rasa.shared.importers.rasa import RasaFileImporter
+
+    from bot import content
+    from bot.content import PROJECT_DIR
+    from bot.importer import answer_rules, topics_with_own_rules
+
+    answers, contacts = content.load_answers(), content.load_contacts()
+    print("# The responses bot/importer.py adds to domain.yml, and where their words are written:")
+    for _, answer in sorted(answers.items()):
+        where = answer.path.relative_to(PROJECT_DIR)
+        print(f"#   {', '.join(answer.response_names(contacts))}: {where}")
+    print("# Hand-written rules and stories name only the first (utter_<topic>); the rest follow.")
+    print("# The rules it adds, one per answer that data/rules has no rule for:")
+    written = RasaFileImporter(str(PROJECT_DIR / "config.yml"), str(PROJECT_DIR / "domain.yml"),
+                               [str(PROJECT_DIR / "data")]).get_stories()
+    print(yaml.safe_dump(answer_rules(answers, contacts, topics_with_own_rules(written)),
+                         sort_keys=False, allow_unicode=True), end="")
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from rasa.core.tracker_store import create_tracker_store
+    from rasa.utils.endpoints import read_endpoint_config
+
+    from bot.storage import RedactingSQLTrackerStore
+
+    config = read_endpoint_config(str(args.endpoints), "tracker_store")
+    store = create_tracker_store(config) if config else None
+    if not isinstance(store, RedactingSQLTrackerStore):
+        print(f"{args.endpoints} does not keep conversations in our SQL store: nothing to purge.")
+        return 1
+    count = store.purge(args.days)
+    print(f"Deleted {count} stored event(s) older than {args.days} days.")
+    return 0
+
+
+def _api_token(args: argparse.Namespace) -> int:
+    from bot.serve import api_token
+
+    print(api_token(days=args.days))
+    return 0
+
+
+def _new_topic(args: argparse.Namespace) -> int:
+    from bot.staff import scaffold
+
+    try:
+        written = scaffold.new_topic(args.name)
+    except ValueError as error:
+        print(error)
+        return 1
+    print("Started the topic. Fill in every TODO in:")
+    for path in written:
+        print(f"  {path}")
+    print("then run: python -m bot check")
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    import datetime as dt
+    from pathlib import Path
+
+    from bot.content import PROJECT_DIR
+
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    check = commands.add_parser("check", help="check every answer and training example",
+                                description="Checks the content and training data without "
+                                "training: sources, review dates, links, lengths, Messenger "
+                                "limits, examples, duplicates, the app catalogue, and `rasa data "
+                                "validate`. Exits 1 if there is an error.")
+    check.add_argument("--skip-rasa", action="store_true", help="skip `rasa data validate`")
+    check.set_defaults(run=_check)
+
+    evaluate = commands.add_parser("evaluate", help="score the model on the held-out messages",
+                                   description="Trains if the data changed, scores the held-out "
+                                   "messages and writes a report compared with the last one.")
+    evaluate.add_argument("--out", type=Path, default=PROJECT_DIR / "reports",
+                          help="folder for the report (default: reports/)")
+    evaluate.set_defaults(run=_evaluate)
+
+    review = commands.add_parser("review", help="messages the assistant did not understand",
+                                 description="Lists messages since a date that fell back or "
+                                 "scored low, with personal details removed, grouped by the "
+                                 "closest topic.")
+    review.add_argument("--since", type=dt.date.fromisoformat,
+                        default=dt.date.today() - dt.timedelta(days=7),
+                        help="first day to include, e.g. 2026-11-01 (default: a week ago)")
+    review.add_argument("--endpoints", type=Path, default=PROJECT_DIR / "endpoints.yml",
+                        help="where the conversations are stored (default: endpoints.yml)")
+    review.add_argument("--threshold", type=float, default=0.5,
+                        help="also list messages understood with less confidence than this")
+    review.add_argument("--yaml", type=Path, help="also write them as an NLU file to edit")
+    review.set_defaults(run=_review)
+
+    purge = commands.add_parser("purge", help="delete what is stored older than a number of days",
+                                description="Deletes every stored event (message, answer, slot) "
+                                "older than --days, in every conversation, live ones included "
+                                "(run it daily, e.g. from cron).")
+    purge.add_argument("--days", type=int, default=30, help="how long to keep (default: 30)")
+    purge.add_argument("--endpoints", type=Path, default=PROJECT_DIR / "endpoints.yml",
+                       help="where the conversations are stored (default: endpoints.yml)")
+    purge.set_defaults(run=_purge)
+
+    commands.add_parser("generated", help="the responses and rules made from data/content",
+                        description="Prints the responses and rules that bot/importer.py adds to "
+                        "the domain and the training data at training time, which are in no "
+                        "file under data/, and the answer file each comes from.").set_defaults(
+                            run=_generated)
+
+    token = commands.add_parser("api-token", help="a token for Rasa's HTTP API",
+                                description="Prints a token for Rasa's HTTP API (/model/parse, "
+                                "/conversations/...), to send as 'Authorization: Bearer TOKEN'. "
+                                "Signed with RASA_JWT_SECRET, or the secret in var/api-secret.")
+    token.add_argument("--days", type=float, default=1, help="how long it is valid (default: 1)")
+    token.set_defaults(run=_api_token)
+
+    new_topic = commands.add_parser("new-topic", help="start a new topic to fill in",
+                                    description="Adds the intent to domain.yml and creates the "
+                                    "training examples, the answer and a conversation test, each "
+                                    "with TODO placeholders that `check` reports until filled in.")
+    new_topic.add_argument("name", help="the topic id, lower case with underscores, e.g. sharenting")
+    new_topic.set_defaults(run=_new_topic)
+
+    for name, helper, run in (
+        ("build-spacy", "build the English spaCy pipeline the model uses (no download)", _build_spacy),
+        ("convert-minilm", "convert the packaged all-MiniLM-L6-v2 weights to TensorFlow and ONNX",
+         _convert_minilm),
+    ):
+        commands.add_parser(name, help=helper).set_defaults(run=run)
+
+    args = parser.parse_args(argv)
+    return args.run(args)
+
