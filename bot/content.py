@@ -7,12 +7,13 @@ a placeholder such as `{nspcc_helpline}`.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import string
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
@@ -43,11 +44,18 @@ class Answer:
     links: Tuple[str, ...]
     next: Tuple[str, ...]
     path: Path
+    # Said instead, message for message, to someone worried about their own thoughts or behaviour
+    # (the `concern_about` slot is "themselves"): `when_worried_about_themselves:` in the file.
+    themselves: Optional[Answer] = None
 
     def response_names(self, contacts: Mapping[str, str]) -> List[str]:
         """The Rasa response names for this answer's messages, in the order they are sent."""
         count = len(rendered_messages(self, {}, contacts, with_buttons=False))
         return [response_name(self.topic, index) for index in range(count)]
+
+
+THEMSELVES_KEY = "when_worried_about_themselves"
+THEMSELVES_CONDITION = {"type": "slot", "name": "concern_about", "value": "themselves"}
 
 
 def response_name(topic: str, index: int = 0) -> str:
@@ -100,7 +108,7 @@ def _answer_from(topic: str, entry: Mapping[str, Any], path: Path) -> Answer:
     if not isinstance(reviewed, dt.date):
         raise ContentError(f"{path}: '{topic}' needs a reviewed date, e.g. reviewed: 2026-11-28.")
     messages = tuple(" ".join(str(text).split()) for text in entry.get("messages") or ())
-    return Answer(
+    answer = Answer(
         topic=topic,
         title=str(entry.get("title") or "").strip(),
         reviewed=reviewed,
@@ -110,6 +118,15 @@ def _answer_from(topic: str, entry: Mapping[str, Any], path: Path) -> Answer:
         next=_as_tuple(entry.get("next")),
         path=path,
     )
+    themselves = entry.get(THEMSELVES_KEY)
+    if themselves is None:
+        return answer
+    if not isinstance(themselves, Mapping) or len(themselves.get("messages") or ()) != len(messages):
+        raise ContentError(f"{path}: '{topic}' {THEMSELVES_KEY}: give `messages:` (as many as the "
+                           f"answer's {len(messages)}) and `links:`.")
+    return dataclasses.replace(answer, themselves=dataclasses.replace(
+        answer, messages=tuple(" ".join(str(t).split()) for t in themselves["messages"]),
+        links=_as_tuple(themselves.get("links"))))
 
 
 def load_answers(directory: Path = ANSWERS_DIR) -> Dict[str, Answer]:
@@ -206,6 +223,14 @@ def domain_responses(
         for name, message in system_messages.items()
     }
     for answer in answers.values():
-        for index, message in enumerate(rendered_messages(answer, answers, contacts)):
-            responses[response_name(answer.topic, index)] = [message]
+        messages = rendered_messages(answer, answers, contacts)
+        variants = rendered_messages(answer.themselves, answers, contacts) if answer.themselves else []
+        if variants and len(variants) != len(messages):
+            raise ContentError(f"{answer.path}: '{answer.topic}' {THEMSELVES_KEY} renders "
+                               f"{len(variants)} messages, the answer {len(messages)}: keep the "
+                               "links about as long in both, or move one to the other message.")
+        for index, message in enumerate(messages):
+            # Rasa's conditional response variations: the first when the slot says so.
+            conditional = [{**variants[index], "condition": [THEMSELVES_CONDITION]}] if variants else []
+            responses[response_name(answer.topic, index)] = conditional + [message]
     return responses

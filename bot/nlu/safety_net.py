@@ -14,23 +14,31 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.safeguarding import danger
 
 SAFETY_NET_KEY = "safety_net"
+OFFENDER_CONCERN = "offender_concern"
+
+
+THEMSELVES = {"entity": "concern_about", "value": "themselves", "extractor": "SafetyNet"}
 
 
 def apply_safety_net(message: Message, signals: danger.DangerSignals) -> None:
-    """Re-route one parsed message to a hand-off if a danger signal says so."""
+    """Re-route one parsed message to a hand-off if a danger signal says so; and mark a worry
+    about someone's own thoughts (the entity concern_about: themselves), which changes what the
+    offender_concern answer says first (Stop It Now, not the police)."""
     text = message.get(TEXT)
     if not text:
         return
     signal = signals.match(text)
     top = (message.get(INTENT) or {}).get("name")
     handoff = danger.route(top, signal)
+    if (handoff or top) == OFFENDER_CONCERN and signals.is_about_themselves(text):
+        message.set(ENTITIES, [*(message.get(ENTITIES) or []), dict(THEMSELVES)], add_to_output=True)
     if handoff is None:
         return
     ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != handoff]

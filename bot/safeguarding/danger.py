@@ -39,6 +39,7 @@ class DangerSignals:
     personal_words: Pattern[str]
     general_question: Pattern[str]
     hypothetical: Pattern[str]
+    about_themselves: Pattern[str]
 
     def normalise(self, text: str) -> str:
         """Lower case, apostrophes straightened, text-speak spelled out, spaces folded."""
@@ -54,6 +55,11 @@ class DangerSignals:
             return True
         return bool(self.general_question.search(normalised)) and not self.personal_words.search(
             normalised)
+
+    def is_about_themselves(self, text: str) -> bool:
+        """Whether the writer is worried about their own thoughts or behaviour ("I have thoughts
+        about children"), rather than about somebody else."""
+        return bool(self.about_themselves.search(self.normalise(text)))
 
     def match(self, text: str) -> Optional[Signal]:
         """The first signal a message matches, or None for no danger or a general question."""
@@ -85,6 +91,7 @@ def load_signals(path: Path = SIGNALS_FILE) -> DangerSignals:
     return DangerSignals(
         spellings, tuple(signals), re.compile(data["personal_words"]),
         re.compile(data["general_question"]), re.compile(data["hypothetical"]),
+        re.compile(data["about_themselves"]),
     )
 
 

@@ -78,7 +78,8 @@ def check_answers(
         if topic_id not in answers:
             problems.append(Problem(content.ANSWERS_DIR, 1, f"topic '{topic_id}' has no answer: "
                                     "add one to a file in data/content/answers"))
-    for answer in answers.values():
+    variants = [a.themselves for a in answers.values() if a.themselves]
+    for answer in [*answers.values(), *variants]:
         def problem(message: str, key: Optional[str] = None, severity: str = "error",
                     answer: content.Answer = answer) -> None:
             line = line_of(answer.path, key or answer.topic)
@@ -240,7 +241,7 @@ def check_rules(answers: Mapping[str, content.Answer], contacts: Mapping[str, st
 
 
 FACT_SHEET = content.PROJECT_DIR / "docs" / "reference" / "facts.md"
-CITATION = re.compile(r"fact sheets? ((?:S\d+(?:,? (?:and )?)?)+)")
+CITATION = re.compile(r"(?:fact sheets?|facts\.md) ((?:S\d+(?:,? (?:and )?)?)+)")
 
 
 def check_citations(fact_sheet: Path = FACT_SHEET) -> List[Problem]:
