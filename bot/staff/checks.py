@@ -26,6 +26,7 @@ from bot.staff.content_rules import (  # noqa: F401  (also used through this mod
 )
 from bot.staff.problems import Problem, line_of  # noqa: F401
 from bot.staff.training_data import (  # noqa: F401
+    MIN_EXAMPLES,
     NLU_DIR,
     Example,
     check_examples,
