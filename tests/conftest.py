@@ -51,35 +51,44 @@ def model_path() -> Path:
 
 
 class FakeGraphAPI:
-    """A local stand-in for Meta's Graph API: records every Send API call."""
+    """A local stand-in for Meta's Graph API: records every call (Send API, typing, handover,
+    Messenger profile); `delay` makes each call slow, as Meta's sometimes are."""
 
     def __init__(self) -> None:
         import http.server
         import threading
+        import time
 
         self.sent: List[Dict[str, Any]] = []
+        self.delay = 0.0
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (the http.server interface)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                time.sleep(fake.delay)
                 fake.sent.append({"path": self.path, "body": json.loads(body or b"{}")})
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
-                self.wfile.write(b'{"message_id": "m1"}')
+                self.wfile.write(b'{"message_id": "m1", "result": "success"}')
 
             def log_message(self, *args: Any) -> None:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v19.0"
+        self.host = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def to(self, recipient: str) -> List[Dict[str, Any]]:
         """The messages sent to one recipient, in order."""
         return [c["body"]["message"] for c in self.sent
-                if c["body"].get("recipient", {}).get("id") == recipient]
+                if c["body"].get("recipient", {}).get("id") == recipient and "message" in c["body"]]
+
+    def calls(self, path_part: str, recipient: Optional[str] = None) -> List[Dict[str, Any]]:
+        """The calls whose path contains `path_part` (for one recipient, if given)."""
+        return [c for c in self.sent if path_part in c["path"] and (
+            recipient is None or c["body"].get("recipient", {}).get("id") == recipient)]
 
 
 ADDRESS_LIMIT = 40  # messages per 10 minutes from one client address, on the main test server
@@ -177,7 +186,8 @@ def servers(model_path: Path, tmp_path_factory: pytest.TempPathFactory,
     log_dir = tmp_path_factory.mktemp("servers")
     actions = start_action_server(log_dir)
     rasa = start_rasa_server(model_path, actions.port, log_dir, "rasa",
-                             env={**MESSENGER_ENV, "FACEBOOK_GRAPH_URL": fake_graph.url,
+                             env={**MESSENGER_ENV, "FACEBOOK_GRAPH_HOST": fake_graph.host,
+                                  "MESSENGER_OFFICE_HOURS": "always",
                                   "WEBCHAT_ALLOWED_ORIGINS": host_sites["allowed"].origin,
                                   # as behind the force's proxy: the client's address from
                                   # X-Forwarded-For (requests without it come from this machine)

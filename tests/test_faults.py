@@ -105,7 +105,7 @@ def faults(model_path, servers, fake_graph, tmp_path_factory) -> Iterator[Dict[s
     keeping conversations in PostgreSQL with locks in Redis. Both have Messenger on."""
     log_dir = tmp_path_factory.mktemp("faults")
     proxy = FaultyActionProxy(servers["actions"].port)
-    messenger = {**MESSENGER_ENV, "FACEBOOK_GRAPH_URL": fake_graph.url}
+    messenger = {**MESSENGER_ENV, "FACEBOOK_GRAPH_HOST": fake_graph.host}
     with postgres_server() as postgres, redis_server() as redis:
         stored = {"tracker_store": postgres.tracker_store(), "lock_store": redis.lock_store()}
         started = {

@@ -1,14 +1,22 @@
-"""Facebook Messenger, at Rasa's usual webhook (/webhooks/facebook/webhook), made safe:
+"""Facebook Messenger, at Rasa's usual webhook (/webhooks/facebook/webhook), ready for a force's page:
 
 - secrets come from the environment (FACEBOOK_VERIFY_TOKEN, FACEBOOK_APP_SECRET,
-  FACEBOOK_PAGE_ACCESS_TOKEN; FACEBOOK_GRAPH_URL for tests); without them the channel is off and
-  says so in one line, and everything else starts as usual;
+  FACEBOOK_PAGE_ACCESS_TOKEN); without them the channel is off and says so in one line;
 - posts must carry a valid X-Hub-Signature-256 (HMAC-SHA256 of the raw body), compared in constant
   time; anything unsigned or forged gets a 403 and is not processed;
-- replies are converted within Messenger's limits (messenger_format.py) and sent without blocking;
-- images, stickers and other attachments are not read: the parent is told kindly to send none;
-- the first message says the assistant is automated and that Meta also sees Messenger chats, and
-  safeguarding replies suggest the website chat or a phone call rather than details here.
+- Meta gets its 200 at once: the events are queued (bounded; a full queue is logged) and answered
+  in the background, each sender's in order, with the typing indicator on meanwhile; a message id
+  seen before (Meta posts again when a 200 is late) is not answered twice;
+- replies are fitted to Messenger's limits (messenger_format.py) and sent through the Graph API
+  (messenger_graph.py: the version is a setting, 5xx are tried again, Meta's error codes logged);
+- the privacy notice (automated, Meta sees the chat, 999) comes first, and again after a day away;
+  Get Started is answered as a greeting; stickers and likes get a kind word, pictures a reminder
+  never to send pictures of children, shared links are not opened;
+- a person when it matters: after a hand-off, or when asked for, the parent is offered the force's
+  digital desk in office hours (data/content/office_hours.yml) and the conversation is passed to
+  the page's inbox; while staff have it the assistant stays quiet; outside office hours the
+  parent is told when someone is there and given the numbers (messenger_state.py);
+- the same per-sender rate limit as REST; Meta's policy-enforcement notices are logged.
 """
 
 from __future__ import annotations
@@ -18,8 +26,10 @@ import hashlib
 import hmac
 import logging
 import os
+import time
+import zlib
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable, Dict, Iterable, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
 
 import aiohttp
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -30,15 +40,28 @@ from sanic.response import HTTPResponse
 
 from bot.channels import server
 from bot.channels.messenger_format import messenger_messages
-from bot.channels.rest import SystemMessages, clean_text, conversation_id, cut_to_length
+from bot.channels.messenger_graph import GET_STARTED, PAGE_INBOX_APP_ID, GraphAPI, graph_url
+from bot.channels.messenger_state import DAY, flags_from_environment, load_office_hours
+from bot.channels.rest import (
+    SenderRateLimit,
+    SystemMessages,
+    clean_text,
+    conversation_id,
+    cut_to_length,
+)
 from bot.safeguarding.danger import HANDOFFS
 from bot.storage import StoreWatch, watching_store
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_GRAPH_URL = "https://graph.facebook.com/v19.0"
 ENVIRONMENT = ("FACEBOOK_VERIFY_TOKEN", "FACEBOOK_APP_SECRET", "FACEBOOK_PAGE_ACCESS_TOKEN")
 HANDOFF_RESPONSES = tuple(f"utter_{topic}" for topic in HANDOFFS)
+PERSON_RESPONSE = "utter_human_help"
+PERSON_YES, PERSON_NO = "PERSON_YES", "PERSON_NO"
+LIKE_STICKERS = {"369239263222822", "369239343222814", "369239383222810"}  # Messenger's thumbs up
+WORKERS = 4  # senders are spread over these, so one sender's messages keep their order
+QUEUE_SIZE = 250  # events waiting per worker; beyond this an event is dropped, and logged
+NOTICE_AGAIN_AFTER = DAY  # the privacy notice again for a parent back after this long
 
 
 def signature_is_valid(app_secret: str, body: bytes, header: Optional[str]) -> bool:
@@ -49,39 +72,74 @@ def signature_is_valid(app_secret: str, body: bytes, header: Optional[str]) -> b
     return hmac.compare_digest(header[len("sha256="):].encode(), expected.encode())
 
 
-def user_events(payload: Any) -> Iterable[Dict[str, Any]]:
-    """Each messaging event of a webhook post that comes from a person: (sender, text or None for
-    an attachment). Echoes, delivery and read receipts and reactions are left out."""
+def _attachment_kind(message: Dict[str, Any]) -> str:
+    """"sticker" (a like, or any sticker), "link" (a shared post or link) or "attachment"."""
+    attachments = message.get("attachments") or []
+    if message.get("sticker_id") or any((a.get("payload") or {}).get("sticker_id")
+                                        for a in attachments if isinstance(a, dict)):
+        return "sticker"
+    kinds = {a.get("type") for a in attachments if isinstance(a, dict)}
+    return "link" if kinds and kinds <= {"fallback", "template", "share", "story_mention"} else "attachment"
+
+
+def page_events(payload: Any) -> Iterable[Dict[str, Any]]:
+    """The events of a webhook post the channel acts on, each a dict with `sender` (the parent's
+    page-scoped id), `kind` and, for a message, `text` and `mid`:
+
+    text        something the parent typed, a quick reply or a button's payload
+    sticker     a sticker or like;  attachment  a picture, video, audio or file;  link  a shared link
+    staff       an echo of a message the page's staff sent from the inbox (sender = the parent)
+    returned    the conversation passed back from the inbox to the assistant
+    policy      Meta's policy-enforcement notice (`action`, `reason`)
+
+    Delivery and read receipts, reactions and the echoes of our own messages are left out."""
     if not isinstance(payload, dict):
         return
     for entry in payload.get("entry") or []:
         for event in (entry.get("messaging") or []) if isinstance(entry, dict) else []:
-            sender = (event.get("sender") or {}).get("id")
-            message = event.get("message") or {}
-            if not sender or message.get("is_echo"):
+            if not isinstance(event, dict):
                 continue
-            if (message.get("quick_reply") or {}).get("payload"):
-                yield {"sender": str(sender), "text": message["quick_reply"]["payload"]}
+            sender = str((event.get("sender") or {}).get("id") or "")
+            message = event.get("message") if isinstance(event.get("message"), dict) else {}
+            mid = str(message.get("mid") or "")
+            if "policy_enforcement" in event:
+                notice = event["policy_enforcement"] or {}
+                yield {"sender": sender, "kind": "policy", "action": str(notice.get("action")),
+                       "reason": str(notice.get("reason"))[:200]}
+            elif (event.get("pass_thread_control") or {}).get("new_owner_app_id") not in (
+                    None, PAGE_INBOX_APP_ID, int(PAGE_INBOX_APP_ID)):
+                yield {"sender": sender, "kind": "returned"}
+            elif message.get("is_echo"):
+                recipient = str((event.get("recipient") or {}).get("id") or "")
+                if str(message.get("app_id") or "") in ("", PAGE_INBOX_APP_ID) and recipient:
+                    yield {"sender": recipient, "kind": "staff"}
+            elif not sender:
+                continue
+            elif (message.get("quick_reply") or {}).get("payload"):
+                yield {"sender": sender, "kind": "text", "mid": mid,
+                       "text": str(message["quick_reply"]["payload"])}
             elif isinstance(message.get("text"), str):
-                yield {"sender": str(sender), "text": message["text"]}
+                yield {"sender": sender, "kind": "text", "mid": mid, "text": message["text"]}
             elif message.get("attachments") or message.get("sticker_id"):
-                yield {"sender": str(sender), "text": None}
+                yield {"sender": sender, "kind": _attachment_kind(message), "mid": mid}
             elif (event.get("postback") or {}).get("payload"):
-                yield {"sender": str(sender), "text": event["postback"]["payload"]}
+                payload_text = str(event["postback"]["payload"])
+                yield {"sender": sender, "kind": "text", "mid": mid or f"postback-{event.get('timestamp')}",
+                       "text": "/greet" if payload_text == GET_STARTED else payload_text,
+                       "get_started": payload_text == GET_STARTED}
 
 
 class MessengerOutput(OutputChannel):
-    """Sends the assistant's messages to the Graph API's Send API, within Messenger's limits."""
+    """Sends the assistant's messages through the Send API, within Messenger's limits."""
 
     @classmethod
     def name(cls) -> Text:
         return "facebook"
 
-    def __init__(self, graph_url: str, access_token: str, session: aiohttp.ClientSession) -> None:
-        self.url = f"{graph_url.rstrip('/')}/me/messages"
-        self.access_token = access_token
-        self.session = session
+    def __init__(self, graph: GraphAPI) -> None:
+        self.graph = graph
         self.sent_handoff = False
+        self.asked_for_person = False
         self.answered = False  # whether the assistant has sent this turn's parent anything
         # The conversation store this turn: with no conversation read, nothing is sent
         # (bot/storage.watching_store).
@@ -89,15 +147,7 @@ class MessengerOutput(OutputChannel):
 
     async def post(self, recipient_id: Text, message: Dict[str, Any]) -> None:
         # Rasa passes the conversation id ("facebook:" + the page-scoped id): Meta wants the id.
-        recipient_id = recipient_id.removeprefix(f"{self.name()}:")
-        body = {"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE", "message": message}
-        try:
-            async with self.session.post(self.url, params={"access_token": self.access_token},
-                                         json=body, timeout=aiohttp.ClientTimeout(total=10)) as reply:
-                if reply.status >= 400:
-                    logger.error("Messenger Send API answered %s", reply.status)
-        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as error:
-            logger.error("Messenger Send API unreachable: %s", error)
+        await self.graph.send(recipient_id.removeprefix(f"{self.name()}:"), message)
 
     async def send_text(self, recipient_id: Text, text: Text) -> None:
         for message in messenger_messages({"text": text}):
@@ -107,33 +157,34 @@ class MessengerOutput(OutputChannel):
         if self.store.read_failed:
             return
         self.answered = True
-        if str(message.get("utter_action") or "").startswith(HANDOFF_RESPONSES):
-            self.sent_handoff = True
+        action = str(message.get("utter_action") or "")
+        self.sent_handoff |= action.startswith(HANDOFF_RESPONSES)
+        self.asked_for_person |= action.startswith(PERSON_RESPONSE)
         for payload in messenger_messages(message):
             await self.post(recipient_id, payload)
 
 
 class SeenSenders:
-    """Senders this server has already greeted with the privacy notice (bounded, in memory: after a
-    restart a returning parent sees the notice once more, which does no harm)."""
+    """When this server last greeted each sender with the privacy notice (bounded, in memory:
+    after a restart a returning parent sees the notice once more, which does no harm)."""
 
     def __init__(self, size: int = 50_000) -> None:
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._seen: OrderedDict[str, float] = OrderedDict()
         self._size = size
 
-    def first_time(self, sender: str) -> bool:
-        if sender in self._seen:
-            self._seen.move_to_end(sender)
-            return False
-        self._seen[sender] = None
+    def needs_notice(self, sender: str, now: Optional[float] = None) -> bool:
+        """Whether the sender is new, or back after NOTICE_AGAIN_AFTER (and note them as seen)."""
+        now = time.monotonic() if now is None else now
+        last = self._seen.pop(sender, None)
+        self._seen[sender] = now
         if len(self._seen) > self._size:
             self._seen.popitem(last=False)
-        return True
+        return last is None or now - last > NOTICE_AGAIN_AFTER
 
 
 class MessengerInput(FacebookInput):
-    """Rasa's Facebook channel with SHA-256 signatures, secrets from the environment, and replies
-    within Messenger's limits."""
+    """Rasa's Facebook channel with SHA-256 signatures, secrets from the environment, an answer to
+    Meta at once, and a person when it matters."""
 
     @classmethod
     def name(cls) -> Text:
@@ -147,21 +198,34 @@ class MessengerInput(FacebookInput):
                            ", ".join(missing))
             return cls(None, None, None)
         return cls(os.environ["FACEBOOK_VERIFY_TOKEN"], os.environ["FACEBOOK_APP_SECRET"],
-                   os.environ["FACEBOOK_PAGE_ACCESS_TOKEN"],
-                   os.environ.get("FACEBOOK_GRAPH_URL") or DEFAULT_GRAPH_URL)
+                   os.environ["FACEBOOK_PAGE_ACCESS_TOKEN"])
 
     def __init__(self, fb_verify: Optional[Text], fb_secret: Optional[Text],
-                 fb_access_token: Optional[Text], graph_url: str = DEFAULT_GRAPH_URL) -> None:
+                 fb_access_token: Optional[Text]) -> None:
         super().__init__(fb_verify, fb_secret, fb_access_token)
-        self.graph_url = graph_url
         self.enabled = bool(fb_verify and fb_secret and fb_access_token)
         self.seen = SeenSenders()
+        self.flags = flags_from_environment() if self.enabled else None
+        self.office_hours = load_office_hours()
+        self.rate_limit = SenderRateLimit()
+        self.queues: List[asyncio.Queue] = []
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("fb_webhook", __name__)
         webhook.listener("before_server_start")(server.configure)
         system = SystemMessages()
-        session: Dict[str, aiohttp.ClientSession] = {}
+        channel = self
+
+        @webhook.listener("after_server_start")
+        async def start_workers(app: Any, loop: Any) -> None:
+            if not channel.enabled:
+                return
+            session = aiohttp.ClientSession()
+            graph = GraphAPI(channel.fb_access_token, session, graph_url())
+            channel.queues = [asyncio.Queue(maxsize=QUEUE_SIZE) for _ in range(WORKERS)]
+            app.ctx.messenger_workers = [
+                loop.create_task(channel.work(queue, graph, on_new_message, system))
+                for queue in channel.queues]
 
         def off() -> HTTPResponse:
             return response.json({"error": "The Messenger channel is not configured."}, status=503)
@@ -193,25 +257,78 @@ class MessengerInput(FacebookInput):
                 payload = request.json
             except Exception:
                 return response.text("not JSON", status=400)
-            if "client" not in session:
-                session["client"] = aiohttp.ClientSession()
-            for event in user_events(payload):
-                await self.handle_event(event, on_new_message, system, session["client"])
-            return response.text("EVENT_RECEIVED")
+            for event in page_events(payload):
+                self.enqueue(event)
+            return response.text("EVENT_RECEIVED")  # at once: the answers follow from the queue
 
         return webhook
 
-    async def handle_event(self, event: Dict[str, Any],
-                           on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                           system: SystemMessages, client: aiohttp.ClientSession) -> None:
-        sender = event["sender"]
-        output = MessengerOutput(self.graph_url, self.fb_access_token, client)
-        if self.seen.first_time(sender):
-            await output.send_text(sender, system["messenger_privacy"])
-        if event["text"] is None:
-            await output.send_text(sender, system["no_images"])
+    def enqueue(self, event: Dict[str, Any]) -> None:
+        if not self.queues:
+            logger.error("Messenger event dropped: the channel's workers have not started.")
             return
-        text, was_cut = cut_to_length(clean_text(event["text"]))
+        queue = self.queues[zlib.crc32(event["sender"].encode()) % len(self.queues)]
+        try:
+            queue.put_nowait(event)
+        except asyncio.QueueFull:
+            logger.error("Messenger queue full (%d waiting): an event was dropped.", queue.qsize())
+
+    async def work(self, queue: asyncio.Queue, graph: GraphAPI,
+                   on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                   system: SystemMessages) -> None:
+        while True:
+            event = await queue.get()
+            try:
+                await self.handle_event(event, graph, on_new_message, system)
+            except Exception:  # one bad event must not stop the worker; no message text logged
+                logger.exception("Messenger: an event of kind %s could not be handled.", event.get("kind"))
+            finally:
+                queue.task_done()
+
+    async def handle_event(self, event: Dict[str, Any], graph: GraphAPI,
+                           on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                           system: SystemMessages) -> None:
+        sender, kind = event["sender"], event["kind"]
+        quiet = f"person:{sender}"
+        if kind == "policy":
+            logger.warning("Messenger policy enforcement from Meta: %s (%s).", event["action"],
+                           event["reason"])
+            return
+        if kind == "staff":  # a person from the force is answering: stay out of their way
+            await self.flags.set(quiet, self.office_hours.quiet_for_hours * 3600)
+            return
+        if kind == "returned":
+            await self.flags.delete(quiet)
+            return
+        if event.get("mid") and not await self.flags.add_once(f"mid:{sender}:{event['mid']}", DAY):
+            return  # Meta posted it again: it has been answered
+        if await self.flags.is_set(quiet):
+            return
+        output = MessengerOutput(graph)
+        if not self.rate_limit.allow(sender):
+            await output.send_text(sender, system["too_many"])
+            return
+        if self.seen.needs_notice(sender):
+            await output.send_text(sender, system["messenger_privacy"])
+        if kind != "text":
+            reply = {"sticker": "messenger_sticker", "link": "messenger_link_not_read"}.get(
+                kind, "no_images")
+            await output.send_text(sender, system[reply])
+            return
+        if event["text"] in (PERSON_YES, PERSON_NO):
+            await self.person(sender, event["text"] == PERSON_YES, graph, output, system)
+            return
+        await graph.typing(sender)
+        await self.answer(sender, event["text"], output, on_new_message, system)
+        if output.sent_handoff:
+            await output.send_text(sender, system["messenger_handoff"])
+        if output.sent_handoff or output.asked_for_person:
+            await self.offer_person(sender, output, system)
+
+    async def answer(self, sender: str, text: str, output: MessengerOutput,
+                     on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                     system: SystemMessages) -> None:
+        text, was_cut = cut_to_length(clean_text(text))
         if was_cut:
             await output.send_text(sender, system["message_cut"])
         with watching_store() as store:
@@ -226,11 +343,31 @@ class MessengerInput(FacebookInput):
                 return
         if output.store.read_failed:
             await output.send_text(sender, system["service_unavailable"])
-            return
-        if not output.answered:  # never silence, e.g. when the action server is down
+        elif not output.answered:  # never silence, e.g. when the action server is down
             await output.send_text(sender, system["not_available"])
-        if output.sent_handoff:
-            await output.send_text(sender, system["messenger_handoff"])
+
+    async def offer_person(self, sender: str, output: MessengerOutput,
+                           system: SystemMessages) -> None:
+        """In office hours, offer the digital desk; outside them, say when it is there."""
+        if not self.office_hours.is_open():
+            if output.asked_for_person:
+                await output.send_text(sender, system["messenger_person_closed"])
+            return
+        await output.post(sender, {"text": system["messenger_offer_person"], "quick_replies": [
+            {"content_type": "text", "title": "Yes, a person", "payload": PERSON_YES},
+            {"content_type": "text", "title": "No, thanks", "payload": PERSON_NO}]})
+
+    async def person(self, sender: str, wanted: bool, graph: GraphAPI, output: MessengerOutput,
+                     system: SystemMessages) -> None:
+        if not wanted:
+            await output.send_text(sender, system["messenger_person_declined"])
+        elif not self.office_hours.is_open():
+            await output.send_text(sender, system["messenger_person_closed"])
+        elif await graph.pass_to_inbox(sender):
+            await output.send_text(sender, system["messenger_passed_to_person"])
+            await self.flags.set(f"person:{sender}", self.office_hours.quiet_for_hours * 3600)
+        else:
+            await output.send_text(sender, system["messenger_person_closed"])
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         return None

@@ -153,7 +153,9 @@ class SystemMessages:
     """The channel's own messages, from data/content/system.yml with the contacts filled in."""
 
     def __init__(self) -> None:
-        contacts = content.load_contacts()
+        from bot.channels.messenger_state import load_office_hours
+
+        contacts = {**content.load_contacts(), "office_hours": load_office_hours().describe()}
         self._messages = {
             name: content.fill_placeholders(message["text"], contacts, name)
             for name, message in content.load_system_messages(section="channel").items()

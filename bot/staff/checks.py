@@ -104,10 +104,17 @@ def check_all(today: Optional[dt.date] = None) -> List[Problem]:
                 problems.append(Problem(content.CONTACTS_FILE, line_of(content.CONTACTS_FILE, name),
                                         reason))
     problems += check_contact_sources(contacts, today)
+    from bot.channels.messenger_state import load_office_hours
+
+    try:
+        channel_placeholders = {**contacts, "office_hours": load_office_hours().describe()}
+    except content.ContentError as error:
+        problems.append(Problem(content.CONTENT_DIR / "office_hours.yml", 1, str(error)))
+        channel_placeholders = dict(contacts)
     for name, message in system_messages.items():
         line = line_of(content.SYSTEM_FILE, name)
         try:
-            text = content.fill_placeholders(message["text"], contacts, name)
+            text = content.fill_placeholders(message["text"], channel_placeholders, name)
         except content.ContentError as error:
             problems.append(Problem(content.SYSTEM_FILE, line, str(error)))
             continue
@@ -118,6 +125,16 @@ def check_all(today: Optional[dt.date] = None) -> List[Problem]:
             if not button["title"] or len(button["title"]) > TITLE_LIMIT:
                 problems.append(Problem(content.SYSTEM_FILE, line, f"{name}: button title "
                                         f"'{button['title']}' must be 1 to {TITLE_LIMIT} characters"))
+    from bot.staff.messenger_setup import PROFILE_FILE, messenger_profile
+
+    try:
+        menu = messenger_profile()["persistent_menu"][0]["call_to_actions"]
+        for item in menu:
+            reason = link_problem(item["url"], allowed) if "url" in item else None
+            if reason:
+                problems.append(Problem(PROFILE_FILE, line_of(PROFILE_FILE, "menu"), reason))
+    except content.ContentError as error:
+        problems.append(Problem(PROFILE_FILE, 1, str(error)))
     problems += check_examples(load_examples(), {**topics, **local_topics},
                                extra_intents=domain_intents - set(topics))
     problems += check_placeholders()

@@ -6,6 +6,7 @@
   new-topic   start a new topic: intent, examples, answer and a conversation test to fill in
   purge       delete everything stored that is older than a number of days (default 30)
   generated   the responses and rules made from data/content at training time
+  messenger-setup  the page's Messenger greeting, Get Started button and menu (--dry-run)
   api-token   a token for Rasa's HTTP API (Authorization: Bearer ...), signed with RASA_JWT_SECRET
 """
 
@@ -100,6 +101,12 @@ def _generated(args: argparse.Namespace) -> int:
     return 0
 
 
+def _messenger_setup(args: argparse.Namespace) -> int:
+    from bot.staff.messenger_setup import setup
+
+    return setup(args.dry_run)
+
+
 def _purge(args: argparse.Namespace) -> int:
     from rasa.core.tracker_store import create_tracker_store
     from rasa.utils.endpoints import read_endpoint_config
@@ -191,6 +198,14 @@ def main(argv: Optional[List[str]] = None) -> int:
                         "the domain and the training data at training time, which are in no "
                         "file under data/, and the answer file each comes from.").set_defaults(
                             run=_generated)
+
+    messenger = commands.add_parser("messenger-setup", help="set the page's Messenger greeting, "
+                                    "Get Started button and menu",
+                                    description="Sets the page's Messenger profile through the "
+                                    "Graph API from data/content/messenger_profile.yml (needs "
+                                    "FACEBOOK_PAGE_ACCESS_TOKEN). Running it again is harmless.")
+    messenger.add_argument("--dry-run", action="store_true", help="print it, send nothing")
+    messenger.set_defaults(run=_messenger_setup)
 
     token = commands.add_parser("api-token", help="a token for Rasa's HTTP API",
                                 description="Prints a token for Rasa's HTTP API (/model/parse, "
