@@ -31,7 +31,7 @@ import secrets
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional, Text
+from typing import Any, Dict, FrozenSet, Iterator, Optional, Text
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -52,12 +52,35 @@ def _redact_value(value: Any) -> Any:
     return value
 
 
-def _entity_value(value: Any, redacted_text: str) -> Any:
-    """An entity's value as kept: as it was if the redacted message still says it ("roblox",
-    "8"), else redacted, or "[removed]" if it was part of something taken out."""
+def _entity_value(value: Any, redacted_text: str, known: FrozenSet[str]) -> Any:
+    """An entity's value as kept: a known value ("ea_sports_fc", "themselves") or a number as it
+    is; otherwise as it was if the redacted message still says it, else "[removed]"."""
+    if _is_known(value, known):
+        return value
     if not isinstance(value, str) or value.lower() in redacted_text.lower():
         return _redact_value(value)
     return "[removed]"
+
+
+def _is_known(value: Any, known: FrozenSet[str]) -> bool:
+    """Whether a slot or entity value is one the assistant itself defines (a slot name, a
+    categorical value, an app id), a number or a yes/no: nothing a parent could type into it."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return True
+    return isinstance(value, str) and (value in known or (value.isdigit() and len(value) <= 3))
+
+
+def known_values(domain: Any) -> FrozenSet[str]:
+    """The values of slots and entities that are the assistant's own: slot names (the form's
+    requested_slot), categorical slots' values, and the app catalogue's ids. Redacting them
+    ("in_danger_now" looks like a handle) would break a conversation read back from the store."""
+    from bot.apps.catalogue import load_catalogue
+
+    values = set(load_catalogue())
+    for slot in getattr(domain, "slots", None) or []:
+        values.add(slot.name)
+        values.update(str(v) for v in getattr(slot, "values", None) or [])
+    return frozenset(values)
 
 
 # Slots whose values are never kept: Rasa puts the channel's metadata for a session in this one.
@@ -65,7 +88,7 @@ UNKEPT_SLOTS = ("session_started_metadata",)
 UNKEPT_ENTITY_KEYS = ("start", "end")
 
 
-def redacted_event(event: Dict[str, Any]) -> Dict[str, Any]:
+def redacted_event(event: Dict[str, Any], known: FrozenSet[str] = frozenset()) -> Dict[str, Any]:
     """An event (as Rasa's dict) with personal details removed from what people typed.
 
     User messages lose their text's personal details (in `text`, `parse_data` and entity values),
@@ -82,12 +105,17 @@ def redacted_event(event: Dict[str, Any]) -> Dict[str, Any]:
         if parse.get("entities"):
             parse["entities"] = [
                 {**{k: v for k, v in e.items() if k not in UNKEPT_ENTITY_KEYS},
-                 "value": _entity_value(e.get("value"), event["text"])} for e in parse["entities"]]
+                 "value": _entity_value(e.get("value"), event["text"], known)}
+                for e in parse["entities"]]
         parse.pop("text_tokens", None)
         parse["metadata"] = {}
         event["parse_data"] = parse
     elif event.get("event") == "slot":
-        event["value"] = None if event.get("name") in UNKEPT_SLOTS else _redact_value(event.get("value"))
+        value = event.get("value")
+        if event.get("name") in UNKEPT_SLOTS:
+            event["value"] = None
+        elif not _is_known(value, known):
+            event["value"] = _redact_value(value)
     return event
 
 
@@ -168,6 +196,8 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._key = conversation_key()
+        self._known_for: Any = None  # the domain _known_values was made from (it is set late)
+        self._known_values: FrozenSet[str] = frozenset()
         if self.engine.dialect.name == "sqlite":
             # Deleted rows are overwritten with zeros, not left in the file's free pages.
             import sqlalchemy as sa
@@ -189,6 +219,12 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
             self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
+    def _known(self) -> FrozenSet[str]:
+        """known_values for the domain Rasa gave this store (it may change when a model loads)."""
+        if self._known_for is not self.domain:
+            self._known_for, self._known_values = self.domain, known_values(self.domain)
+        return self._known_values
+
     def _event_query(self, session: Any, sender_id: Text, fetch_events_from_all_sessions: bool) -> Any:
         return super()._event_query(session, stored_id(sender_id, self._key),
                                     fetch_events_from_all_sessions)
@@ -200,7 +236,7 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         key = stored_id(tracker.sender_id, self._key)
         with self.session_scope() as session:
             for event in self._additional_events(session, tracker):
-                data = redacted_event(event.as_dict())
+                data = redacted_event(event.as_dict(), self._known())
                 session.add(self.SQLEvent(
                     sender_id=key, type_name=event.type_name, timestamp=data.get("timestamp"),
                     intent_name=(data.get("parse_data") or {}).get("intent", {}).get("name"),

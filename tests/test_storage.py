@@ -12,7 +12,7 @@ from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.storage import RedactingSQLTrackerStore, redacted_event
-from tests.conftest import post_json, stored_tracker
+from tests.conftest import PROJECT_DIR, post_json, stored_tracker
 from tests.support.processes import start_rasa_server
 
 
@@ -141,3 +141,19 @@ def test_a_stored_conversation_survives_a_restart_and_holds_no_personal_details(
         assert "Your child is 12" in follow_up[0]["text"]
     finally:
         server.stop()
+
+
+def test_the_assistants_own_values_are_not_redacted_but_what_a_parent_sets_is():
+    """"in_danger_now" and "ea_sports_fc" look like handles to the redactor: kept as they are,
+    a conversation read back from the store carries on (the triage form, the app remembered)."""
+    from rasa.shared.core.events import SlotSet
+
+    from bot.storage import known_values
+
+    domain = Domain.load(str(PROJECT_DIR / "domain.yml"))
+    known = known_values(domain)
+    for name, value in (("requested_slot", "in_danger_now"), ("concern_kind", "sexual_contact"),
+                        ("app", "ea_sports_fc"), ("child_age", "12"), ("helpful", False)):
+        assert redacted_event(SlotSet(name, value).as_dict(), known)["value"] == value
+    forged = redacted_event(SlotSet("app", "jane_doe2012 07700 900123").as_dict(), known)
+    assert "07700" not in str(forged["value"]) and "jane_doe2012" not in str(forged["value"])
