@@ -19,7 +19,7 @@ ACTIONS_PORT ?= 5055
 # a test page served locally on port 8080.
 WEBCHAT_ALLOWED_ORIGINS ?= http://localhost:8080,http://127.0.0.1:8080
 
-.PHONY: help setup train run shell actions services test bench bench-load serve api-token audit check evaluate review purge clean
+.PHONY: help setup train run shell actions services test bench bench-load serve api-token audit check evaluate review report purge clean
 
 help:  ## this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -117,6 +117,9 @@ evaluate: setup  ## score the model on the held-out messages; report in reports/
 
 review: setup  ## messages the assistant did not understand (ARGS="--since 2026-11-01 --yaml x.yml")
 	$(BIN)/python -m bot review $(ARGS)
+
+report: setup  ## what parents ask and how it is going: reports/usage/index.html (ARGS="--since 2026-11-01")
+	$(BIN)/python -m bot report $(ARGS)
 
 purge: setup  ## delete stored conversations older than 30 days (ARGS="--days 14")
 	$(BIN)/python -m bot purge $(ARGS)

@@ -3,8 +3,9 @@
 Configured in config.yml (`importers:`), so `rasa train`, `rasa data validate`, `rasa test` and
 `rasa shell` all see the same responses. For every answer it adds:
 - the responses `utter_<topic>`, `utter_<topic>_2`, ... (one per chat message), and
-- the rule "when a parent asks about <topic>, send those messages", unless data/rules already has a
-  rule of its own for that topic (hand-offs do: they add a custom action after the messages).
+- the rule "when a parent asks about <topic>, send those messages" (then "Was this helpful?" for
+  advice and app topics), unless data/rules already has a rule of its own for that topic
+  (hand-offs do: they add a custom action after the messages).
 
 Hand-written rules and stories name an answer by its first response only (`utter_<topic>`): the
 importer adds the rest (`utter_<topic>_2`, ...), so they never depend on how many messages an
@@ -24,18 +25,31 @@ from rasa.shared.importers.rasa import RasaFileImporter
 from rasa.shared.utils.common import cached_method
 
 from bot import content
+from bot.topics import load_topics
+
+# Answers followed by "Was this helpful?": advice and app topics, not small talk or hand-offs.
+RATED_KINDS = ("advice", "app")
+ASK_HELPFUL = "utter_ask_helpful"
+
+
+def rated_topics() -> Set[str]:
+    return {t.id for t in load_topics().values() if t.kind in RATED_KINDS}
 
 
 def answer_rules(
-    answers: Dict[str, content.Answer], contacts: Dict[str, str], skip: Set[str]
+    answers: Dict[str, content.Answer], contacts: Dict[str, str], skip: Set[str],
+    rated: Set[str] = frozenset(),
 ) -> Dict[str, list]:
-    """Rules, as Rasa's YAML structure, that send each answer when its topic is asked about."""
+    """Rules, as Rasa's YAML structure, that send each answer when its topic is asked about,
+    then, for the `rated` topics, ask whether it helped."""
     rules = []
     for topic, answer in sorted(answers.items()):
         if topic in skip:
             continue
         steps: List[Dict[str, str]] = [{"intent": topic}]
         steps += [{"action": name} for name in answer.response_names(contacts)]
+        if topic in rated:
+            steps.append({"action": ASK_HELPFUL})
         rules.append({"rule": f"answer {topic}", "steps": steps})
     return {"version": "3.1", "rules": rules}
 
@@ -112,6 +126,7 @@ class ContentImporter(RasaFileImporter):
         without one."""
         answers, contacts = self._content()
         graph = with_whole_answers(super().get_stories(exclusion_percentage), answers, contacts)
-        generated = answer_rules(answers, contacts, skip=topics_with_own_rules(graph))
+        generated = answer_rules(answers, contacts, skip=topics_with_own_rules(graph),
+                                 rated=rated_topics())
         reader = YAMLStoryReader(self.get_domain(), source_name="data/content/answers")
         return graph.merge(StoryGraph(reader.read_from_parsed_yaml(generated)))

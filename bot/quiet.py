@@ -21,6 +21,9 @@ def _our_filters() -> None:
     warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
     warnings.filterwarnings("ignore", message=r".*is not used in any story or rule",
                             category=UserWarning)
+    # Only the "Was this helpful?" buttons send it, never a typed message.
+    warnings.filterwarnings("ignore", message=r"The intent 'feedback' is listed in the domain",
+                            category=UserWarning)
 
 
 def quiet_warnings() -> None:

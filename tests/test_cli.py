@@ -85,6 +85,22 @@ def rule_names_a_later_message(project: Path) -> str:
     return r"data/rules/handoffs.yml:\d+: error: .* names utter_sextortion_2: name only utter_sextortion"
 
 
+def link_inside_a_message(project: Path) -> str:
+    path = project / "data/content/answers/gaming.yml"
+    data = yaml.safe_load(path.read_text())
+    data["answers"]["online_gaming"]["messages"][0] += " Free robux: http://example.com/free-robux"
+    path.write_text(yaml.safe_dump(data, sort_keys=False, width=1000))
+    return (r"data/content/answers/gaming.yml:\d+: error: online_gaming: "
+            r"http://example.com/free-robux must be a full https:// link")
+
+
+def off_list_link_in_an_app_entry(project: Path) -> str:
+    edit(project / "data/content/apps.yml", "      A platform of games that other users build.",
+         "      A platform of games that other users build (see https://example.com/roblox-tips).")
+    return (r"data/content/apps.yml:\d+: error: roblox: https://example.com/roblox-tips is not on "
+            r"an official site")
+
+
 def cites_a_source_not_in_the_fact_sheet(project: Path) -> str:
     edit(project / "data/content/answers/friends.yml", "(fact sheet S29)", "(fact sheet S29, S999)")
     return r"data/content/answers/friends.yml:\d+: error: S999 is not a source in docs/reference/facts.md"
@@ -98,7 +114,8 @@ def rule_forgets_its_answer(project: Path) -> str:
 @pytest.mark.parametrize("mistake", [break_link, remove_sources, too_few_examples,
                                      example_in_two_intents, overlong_message,
                                      rule_names_a_later_message, rule_forgets_its_answer,
-                                     cites_a_source_not_in_the_fact_sheet])
+                                     cites_a_source_not_in_the_fact_sheet, link_inside_a_message,
+                                     off_list_link_in_an_app_entry])
 def test_check_fails_naming_the_file_line_and_fix(project, mistake):
     expected = mistake(project)
     result = run_bot("check", "--skip-rasa", project=project)

@@ -161,3 +161,15 @@ def test_rules_name_an_answer_once_and_training_sends_it_whole():
             break
     else:
         raise AssertionError("the sextortion rule is not in the training data")
+
+
+def test_links_inside_texts_are_checked_as_a_parent_would_see_them():
+    from bot.staff.content_rules import link_problems_in_text
+
+    allowed = ["police.uk", "nspcc.org.uk"]
+    assert link_problems_in_text("Report at https://www.ceop.police.uk/safety-centre/ now", allowed) == []
+    problems = link_problems_in_text("See https://www.ceop.police.uk/safety-centre/. Or "
+                                     "http://example.com/free-robux, www.nspcc.org.uk", allowed)
+    assert any("ends with '.'" in p for p in problems)
+    assert any("http://example.com/free-robux must be a full https:// link" in p for p in problems)
+    assert any("www.nspcc.org.uk must be a full https:// link" in p for p in problems)

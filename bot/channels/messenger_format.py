@@ -18,6 +18,8 @@ TEMPLATE_TEXT_LIMIT = 640
 TEMPLATE_BUTTONS = 3
 QUICK_REPLIES = 13
 TITLE_LIMIT = 20
+# Buttons sent as quick replies rather than a button template: answers that are one tap.
+QUICK_REPLY_PAYLOADS = ("/feedback",)
 
 # A link followed by the punctuation that ends its sentence or clause: Messenger would make the
 # punctuation part of the link, and the page would not exist.
@@ -71,6 +73,12 @@ def messenger_messages(message: Mapping[str, Any]) -> List[Dict[str, Any]]:
     template; otherwise the links go in a template of their own and the topic buttons become quick
     replies (up to 13), so no button is ever dropped.
     """
+    buttons = message.get("buttons") or []
+    if buttons and all(str(b.get("payload", "")).startswith(QUICK_REPLY_PAYLOADS) for b in buttons):
+        # A one-tap answer ("Was this helpful?"): quick replies, which go once used.
+        return [{"text": message.get("text") or "", "quick_replies": [
+            {"content_type": "text", "title": short_title(b["title"]), "payload": b["payload"]}
+            for b in buttons[:QUICK_REPLIES]]}]
     text, links = split_links(unpunctuated_links(message.get("text") or ""))
     postbacks = [{"type": "postback", "title": short_title(b["title"]), "payload": b["payload"]}
                  for b in message.get("buttons") or []]

@@ -6,6 +6,9 @@
   new-topic   start a new topic: intent, examples, answer and a conversation test to fill in
   purge       delete everything stored that is older than a number of days (default 30)
   generated   the responses and rules made from data/content at training time
+  explain     how the assistant reads one message, and where the words of its reply are
+  story       a stored conversation as a conversation test (or --training story) to correct
+  report      what parents ask and how it is going: one page with charts (--out DIR)
   messenger-setup  the page's Messenger greeting, Get Started button and menu (--dry-run)
   api-token   a token for Rasa's HTTP API (Authorization: Bearer ...), signed with RASA_JWT_SECRET
 """
@@ -85,7 +88,7 @@ def _generated(args: argparse.Namespace) -> int:
 
     from bot import content
     from bot.content import PROJECT_DIR
-    from bot.importer import answer_rules, topics_with_own_rules
+    from bot.importer import answer_rules, rated_topics, topics_with_own_rules
 
     answers, contacts = content.load_answers(), content.load_contacts()
     print("# The responses bot/importer.py adds to domain.yml, and where their words are written:")
@@ -96,8 +99,42 @@ def _generated(args: argparse.Namespace) -> int:
     print("# The rules it adds, one per answer that data/rules has no rule for:")
     written = RasaFileImporter(str(PROJECT_DIR / "config.yml"), str(PROJECT_DIR / "domain.yml"),
                                [str(PROJECT_DIR / "data")]).get_stories()
-    print(yaml.safe_dump(answer_rules(answers, contacts, topics_with_own_rules(written)),
+    print(yaml.safe_dump(answer_rules(answers, contacts, topics_with_own_rules(written),
+                                      rated_topics()),
                          sort_keys=False, allow_unicode=True), end="")
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from bot.quiet import quiet_warnings
+    from bot.staff.explain import MODEL, explain
+
+    if not MODEL.exists():
+        print(f"No trained model at {MODEL}: run `make train` first.")
+        return 1
+    quiet_warnings()
+    print(explain(args.message))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from bot.quiet import quiet_warnings
+    from bot.staff.report import write_report
+
+    quiet_warnings()
+    page = write_report(args.endpoints, args.out, args.since)
+    print(f"Report: {page} (open it in a browser)")
+    return 0
+
+
+def _story(args: argparse.Namespace) -> int:
+    from bot.content import PROJECT_DIR
+    from bot.quiet import quiet_warnings
+    from bot.staff.story import write_story
+
+    quiet_warnings()
+    path = write_story(args.sender_id, args.endpoints, training=args.training)
+    print(f"Written to {path.relative_to(PROJECT_DIR)}: check and correct it, then run make check.")
     return 0
 
 
@@ -198,6 +235,36 @@ def main(argv: Optional[List[str]] = None) -> int:
                         "the domain and the training data at training time, which are in no "
                         "file under data/, and the answer file each comes from.").set_defaults(
                             run=_generated)
+
+    explain = commands.add_parser("explain", help="how the assistant reads one message",
+                                  description="Shows the topic the model chose and its confidence, "
+                                  "the runners-up, what the language gate and safety net did, the "
+                                  "rule or action that answers, and where the words are (path:line).")
+    explain.add_argument("message", help='the message, in quotes, e.g. "is snapchat ok for my 11 year old"')
+    explain.set_defaults(run=_explain)
+
+    report = commands.add_parser("report", help="what parents ask and how it is going, with charts",
+                                 description="Writes DIR/index.html, one page with charts: "
+                                 "conversations per week by channel, topics asked, the "
+                                 "not-understood rate, hand-offs, helpful or not per answer, and "
+                                 "the messages not understood, from the stored conversations.")
+    report.add_argument("--out", type=Path, default=PROJECT_DIR / "reports" / "usage",
+                        help="folder for the page (default: reports/usage)")
+    report.add_argument("--since", type=dt.date.fromisoformat, default=None,
+                        help="first day to include, e.g. 2026-11-01 (default: everything kept)")
+    report.add_argument("--endpoints", type=Path, default=PROJECT_DIR / "endpoints.yml",
+                        help="where the conversations are stored (default: endpoints.yml)")
+    report.set_defaults(run=_report)
+
+    story = commands.add_parser("story", help="a stored conversation as a story to correct",
+                                description="Turns a stored (redacted) conversation into a "
+                                "conversation test in tests/stories/from_conversations.yml, or with "
+                                "--training a training story in data/stories/from_conversations.yml.")
+    story.add_argument("sender_id", help='the conversation id, e.g. "rest:abc" or "h:3fa9..."')
+    story.add_argument("--training", action="store_true", help="write a training story instead")
+    story.add_argument("--endpoints", type=Path, default=PROJECT_DIR / "endpoints.yml",
+                       help="where the conversations are stored (default: endpoints.yml)")
+    story.set_defaults(run=_story)
 
     messenger = commands.add_parser("messenger-setup", help="set the page's Messenger greeting, "
                                     "Get Started button and menu",

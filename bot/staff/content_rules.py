@@ -257,3 +257,59 @@ def check_citations(fact_sheet: Path = FACT_SHEET) -> List[Problem]:
                         problems.append(Problem(path, number, f"S{source} is not a source in "
                                                 f"{fact_sheet.relative_to(content.PROJECT_DIR)}"))
     return problems
+
+
+# A link as a parent's screen shows it: from http(s):// or www. to the next space.
+LINK_IN_TEXT = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.I)
+TRAILING = ".,;:!?)]}'\""
+
+
+def link_problems_in_text(text: str, allowed_domains: Iterable[str]) -> List[str]:
+    """Why each link written inside a message may not be shown: not https on an official site,
+    or punctuation stuck to its end (a chat app may make it part of the link)."""
+    problems = []
+    for found in LINK_IN_TEXT.findall(text):
+        url = found.rstrip(TRAILING)
+        reason = link_problem(url if url.lower().startswith("http") else "https://" + url,
+                              allowed_domains) if url.lower().startswith("https://") else (
+            f"{url} must be a full https:// link")
+        if reason:
+            problems.append(reason)
+        if url != found:
+            problems.append(f"{found} ends with '{found[len(url):]}': put a space or a new "
+                            "sentence after a link, or move it to `links:`")
+    return problems
+
+
+def check_texts(answers: Mapping[str, content.Answer], placeholders: Mapping[str, str],
+                allowed_domains: List[str]) -> List[Problem]:
+    """Every text a parent can see, with its placeholders filled: the answers, the app catalogue,
+    the hand-off summaries and the system messages. Each link in it must pass link_problems_in_text."""
+    texts: List[tuple] = []
+    for answer in [*answers.values(), *(a.themselves for a in answers.values() if a.themselves)]:
+        texts += [(answer.path, answer.topic, text) for text in answer.messages]
+    apps_file = content.CONTENT_DIR / "apps.yml"
+    for app_id, entry in ((content.read_yaml(apps_file) or {}).get("apps") or {}).items():
+        for key in ("what_it_is", "report", "min_age_note", "rating"):
+            texts.append((apps_file, app_id, str(entry.get(key) or "")))
+        for key in ("risks", "settings"):
+            texts += [(apps_file, app_id, str(item)) for item in entry.get(key) or []]
+    summaries_file = content.CONTENT_DIR / "handoff_summaries.yml"
+    summaries = content.read_yaml(summaries_file) or {}
+    for key, value in summaries.items():
+        values = value.values() if isinstance(value, dict) else [value]
+        texts += [(summaries_file, key, str(v)) for v in values if isinstance(v, str)]
+    for section in ("messages", "channel"):
+        for name, message in content.load_system_messages(section=section).items():
+            texts.append((content.SYSTEM_FILE, name, message["text"]))
+    problems: List[Problem] = []
+    for path, key, text in texts:
+        try:
+            filled = content.fill_placeholders(text, placeholders, key)
+        except content.ContentError:
+            continue  # an unknown placeholder is reported by the other checks
+        for reason in link_problems_in_text(filled, allowed_domains):
+            problems.append(Problem(path, line_containing(path, text[:40].split("{")[0] or key)
+                                    if text[:40].split("{")[0].strip() else line_of(path, key),
+                                    f"{key}: {reason}"))
+    return problems
