@@ -11,7 +11,7 @@ import time
 import yaml
 
 from bot import content
-from bot.staff.explain import line_of_key
+from bot.staff.problems import line_of as line_of_key
 from tests.conftest import PROJECT_DIR, post_json, reply_text, stored_tracker
 from tests.support.messenger import event, post, sent_to, sign, texts, webhook
 from tests.support.processes import BIN, SERVER_ENV, start_rasa_server

@@ -145,20 +145,25 @@ def test_keyboard_only(page):
     assert page.evaluate("document.activeElement.className") == "osc-launcher"
 
 
-def test_no_serious_accessibility_violations(browser, servers):
+def serious_violations(browser, url: str, report: str) -> list:
+    """axe-core's serious and critical findings on `url` with the chat open and answering; all
+    its findings are saved to reports/screenshots/`report`."""
     context = browser.new_context(bypass_csp=True)  # to inject axe-core into the page
     page = context.new_page()
-    page.goto(servers["rasa"].url + "/webchat/")
+    page.goto(url)
     open_chat(page)
     ask(page, "is snapchat ok for my 11 year old")
     page.add_script_tag(path=str(AXE))
     results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    serious = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]])
-               for v in results["violations"] if v["impact"] in ("serious", "critical")]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    (SCREENSHOTS / "axe-violations.json").write_text(json.dumps(results["violations"], indent=1))
+    (SCREENSHOTS / report).write_text(json.dumps(results["violations"], indent=1))
     context.close()
-    assert serious == []
+    return [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]])
+            for v in results["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def test_no_serious_accessibility_violations(browser, servers):
+    assert serious_violations(browser, servers["rasa"].url + "/webchat/", "axe-violations.json") == []
 
 
 def test_usable_at_320px_and_targets_at_least_24px(browser, servers):
@@ -265,17 +270,8 @@ def test_the_host_page_does_not_move_when_the_widget_loads(host_page):
 
 
 def test_no_serious_accessibility_violations_on_the_host_page(browser, servers, host_sites):
-    context = browser.new_context(bypass_csp=True)  # to inject axe-core into the page
-    page = context.new_page()
-    page.goto(host_sites["allowed"].origin + "/")
-    open_chat(page)
-    ask(page, "is snapchat ok for my 11 year old")
-    page.add_script_tag(path=str(AXE))
-    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    serious = [(v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]])
-               for v in results["violations"] if v["impact"] in ("serious", "critical")]
-    context.close()
-    assert serious == []
+    assert serious_violations(browser, host_sites["allowed"].origin + "/",
+                              "axe-violations-second-origin.json") == []
 
 
 def test_the_forces_own_button_and_title(browser, servers, host_sites):

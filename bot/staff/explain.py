@@ -16,6 +16,7 @@ import yaml
 
 from bot import content
 from bot.content import PROJECT_DIR
+from bot.staff.problems import line_of
 
 MODEL = PROJECT_DIR / "models" / "assistant.tar.gz"
 RULES_DIR = PROJECT_DIR / "data" / "rules"
@@ -24,15 +25,6 @@ ACTION_FILES = {
     "action_suggest_topics": "actions/suggest_topics.py",
     "action_handoff_summary": "actions/handoff.py (words: data/content/handoff_summaries.yml)",
 }
-
-
-def line_of_key(path: Path, key: str) -> int:
-    """The line where `key:` is written in a YAML file (the first one), or 1."""
-    pattern = re.compile(rf"^\s*{re.escape(key)}\s*:")
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if pattern.match(line):
-            return number
-    return 1
 
 
 def where(path: Path, line: int) -> str:
@@ -62,10 +54,10 @@ def words_of(actions: List[str], entities: List[Dict[str, Any]]) -> List[str]:
         name = re.sub(r"_\d+$", "", action.removeprefix("utter_"))
         if action.startswith("utter_") and name in answers:
             answer = answers[name]
-            line = f"{where(answer.path, line_of_key(answer.path, name))}  the answer '{name}'"
+            line = f"{where(answer.path, line_of(answer.path, name))}  the answer '{name}'"
             placeholders += [p for text in answer.messages for p in content.placeholders_in(text)]
         elif action.startswith("utter_") and name in system:
-            line = f"{where(content.SYSTEM_FILE, line_of_key(content.SYSTEM_FILE, name))}  '{name}'"
+            line = f"{where(content.SYSTEM_FILE, line_of(content.SYSTEM_FILE, name))}  '{name}'"
             placeholders += content.placeholders_in(system[name]["text"])
         else:
             continue
@@ -74,10 +66,10 @@ def words_of(actions: List[str], entities: List[Dict[str, Any]]) -> List[str]:
     apps_file = content.CONTENT_DIR / "apps.yml"
     for entity in entities:
         if entity.get("entity") == "app" and "action_app_guide" in actions:
-            found.append(f"{where(apps_file, line_of_key(apps_file, str(entity['value'])))}  "
+            found.append(f"{where(apps_file, line_of(apps_file, str(entity['value'])))}  "
                          f"the app '{entity['value']}'")
     for name in dict.fromkeys(placeholders):
-        found.append(f"{where(content.CONTACTS_FILE, line_of_key(content.CONTACTS_FILE, name))}  "
+        found.append(f"{where(content.CONTACTS_FILE, line_of(content.CONTACTS_FILE, name))}  "
                      f"{{{name}}}")
     return found
 
@@ -125,7 +117,7 @@ def explain(text: str, model: Path = MODEL) -> str:
     if net:
         signals = danger.SIGNALS_FILE
         lines.append(f"Safety net: stepped in (signal '{net['signal']}', "
-                     f"{where(signals, line_of_key(signals, net['handoff']))}): sent to "
+                     f"{where(signals, line_of(signals, net['handoff']))}): sent to "
                      f"{net['handoff']} instead of {net['model_intent']}")
     else:
         lines.append("Safety net: did not step in")
