@@ -57,4 +57,7 @@ class ActionAppGuide(SafeAction):
             messages = self.general["app_safety"]
         for message in messages:
             dispatcher.utter_message(**message)
+        # Asked here rather than by the rule: if the action fails, nobody is asked to rate an
+        # apology (SafeAction replaces what was said).
+        dispatcher.utter_message(response=content.ASK_HELPFUL)
         return [SlotSet("app", app.id if app else None)]

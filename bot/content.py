@@ -54,6 +54,8 @@ class Answer:
         return [response_name(self.topic, index) for index in range(count)]
 
 
+# "Was this helpful?" (data/content/system.yml), after advice and app answers.
+ASK_HELPFUL = "utter_ask_helpful"
 THEMSELVES_KEY = "when_worried_about_themselves"
 THEMSELVES_CONDITION = {"type": "slot", "name": "concern_about", "value": "themselves"}
 

@@ -29,7 +29,7 @@ from bot.topics import load_topics
 
 # Answers followed by "Was this helpful?": advice and app topics, not small talk or hand-offs.
 RATED_KINDS = ("advice", "app")
-ASK_HELPFUL = "utter_ask_helpful"
+ASK_HELPFUL = content.ASK_HELPFUL
 
 
 def rated_topics() -> Set[str]:

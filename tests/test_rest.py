@@ -24,11 +24,15 @@ def test_greeting_says_what_the_assistant_is_and_offers_topics(chat: Chat):
                                                             "/check_friends"]
 
 
+ASK_HELPFUL = SYSTEM["ask_helpful"]["text"]
+
+
 def test_is_fortnite_ok_gets_the_fortnite_answer(chat: Chat):
     reply = chat.send("is fortnite ok?")
     assert reply[0]["text"].startswith("Fortnite: ")
-    assert [b["payload"] for b in reply[-1]["buttons"]] == ["/parental_controls", "/check_friends",
+    assert [b["payload"] for b in reply[-2]["buttons"]] == ["/parental_controls", "/check_friends",
                                                             "/report_concern"]
+    assert reply[-1]["text"] == ASK_HELPFUL
 
 
 def test_an_app_question_with_a_misspelling_and_an_age_names_the_app_and_the_age(chat: Chat):
@@ -49,7 +53,7 @@ def test_follow_ups_use_the_remembered_app_and_age(chat: Chat):
 def test_an_unknown_app_gets_the_general_checklist(chat: Chat):
     reply = chat.send("is wibblechat safe for kids")
     expected = content.rendered_messages(ANSWERS["app_safety"], ANSWERS, CONTACTS)
-    assert [m["text"] for m in reply] == [m["text"] for m in expected]
+    assert [m["text"] for m in reply] == [m["text"] for m in expected] + [ASK_HELPFUL]
 
 
 def test_without_the_action_server_an_app_question_gets_an_apology_not_silence(
@@ -76,7 +80,8 @@ def test_a_very_long_message_is_cut_and_the_parent_is_told(chat: Chat):
 def test_advice_topics_are_answered_with_their_curated_answer(chat: Chat, message, topic):
     reply = chat.send(message)
     expected = content.rendered_messages(ANSWERS[topic], ANSWERS, CONTACTS)
-    assert [m["text"] for m in reply] == [m["text"] for m in expected]
+    # Then "Was this helpful?", after every advice answer.
+    assert [m["text"] for m in reply] == [m["text"] for m in expected] + [ASK_HELPFUL]
 
 
 HANDOFF_MESSAGES = {
