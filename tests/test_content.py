@@ -173,3 +173,17 @@ def test_links_inside_texts_are_checked_as_a_parent_would_see_them():
     assert any("ends with '.'" in p for p in problems)
     assert any("http://example.com/free-robux must be a full https:// link" in p for p in problems)
     assert any("www.nspcc.org.uk must be a full https:// link" in p for p in problems)
+
+
+def test_no_outside_set_message_is_in_the_training_data():
+    """tests/nlu/outside.yml (questions real parents wrote on public pages) is for measuring only:
+    none of its messages may teach the model."""
+    import yaml
+
+    from bot.staff.training_data import load_examples, normalised
+
+    outside = yaml.safe_load((content.PROJECT_DIR / "tests" / "nlu" / "outside.yml").read_text())
+    assert len(outside["examples"]) >= 150
+    assert all(e["source"].startswith(("https://", "http://")) for e in outside["examples"])
+    training = {normalised(e.text) for e in load_examples()}
+    assert [e["text"] for e in outside["examples"] if normalised(e["text"]) in training] == []
