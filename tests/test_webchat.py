@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from typing import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
@@ -31,18 +32,24 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, servers):
+def watched_page(browser, url: str) -> Iterator[Page]:
+    """`url` in a fresh context, with every URL it asks for in page.requests and quick exit's
+    neutral site answered locally; the page's address in page.demo."""
     context = browser.new_context(viewport={"width": 1024, "height": 800})
     page = context.new_page()
     page.requests = []  # every URL the page asks for
     page.on("request", lambda request: page.requests.append(request.url))
     page.route("https://www.bbc.co.uk/**", lambda route: route.fulfill(body="<title>Weather</title>",
                                                                         content_type="text/html"))
-    page.demo = servers["rasa"].url + "/webchat/"
+    page.demo = url
     page.goto(page.demo)
     yield page
     context.close()
+
+
+@pytest.fixture
+def page(browser, servers):
+    yield from watched_page(browser, servers["rasa"].url + "/webchat/")
 
 
 def open_chat(page: Page) -> None:
@@ -228,16 +235,7 @@ def test_a_503_or_429_with_replies_shows_those_replies(page):
 @pytest.fixture
 def host_page(browser, servers, host_sites):
     """A page on an origin the assistant allows, carrying only the widget's tag."""
-    context = browser.new_context(viewport={"width": 1024, "height": 800})
-    page = context.new_page()
-    page.requests = []
-    page.on("request", lambda request: page.requests.append(request.url))
-    page.route("https://www.bbc.co.uk/**", lambda route: route.fulfill(body="<title>Weather</title>",
-                                                                        content_type="text/html"))
-    page.demo = host_sites["allowed"].origin + "/"
-    page.goto(page.demo)
-    yield page
-    context.close()
+    yield from watched_page(browser, host_sites["allowed"].origin + "/")
 
 
 def test_on_an_allowed_second_origin_the_widget_answers_and_runs_no_third_party(

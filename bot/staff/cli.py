@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import List, Optional
 
 
@@ -182,9 +183,16 @@ def _new_topic(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_endpoints_argument(parser: argparse.ArgumentParser) -> None:
+    """--endpoints: where the conversations are stored, for the commands that read them."""
+    from bot.content import PROJECT_DIR
+
+    parser.add_argument("--endpoints", type=Path, default=PROJECT_DIR / "endpoints.yml",
+                        help="where the conversations are stored (default: endpoints.yml)")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     import datetime as dt
-    from pathlib import Path
 
     from bot.content import PROJECT_DIR
 
@@ -214,8 +222,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     review.add_argument("--since", type=dt.date.fromisoformat,
                         default=dt.date.today() - dt.timedelta(days=7),
                         help="first day to include, e.g. 2026-11-01 (default: a week ago)")
-    review.add_argument("--endpoints", type=Path, default=PROJECT_DIR / "endpoints.yml",
-                        help="where the conversations are stored (default: endpoints.yml)")
+    add_endpoints_argument(review)
     review.add_argument("--threshold", type=float, default=0.5,
                         help="also list messages understood with less confidence than this")
     review.add_argument("--yaml", type=Path, help="also write them as an NLU file to edit")
@@ -226,8 +233,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                                 "older than --days, in every conversation, live ones included "
                                 "(run it daily, e.g. from cron).")
     purge.add_argument("--days", type=int, default=30, help="how long to keep (default: 30)")
-    purge.add_argument("--endpoints", type=Path, default=PROJECT_DIR / "endpoints.yml",
-                       help="where the conversations are stored (default: endpoints.yml)")
+    add_endpoints_argument(purge)
     purge.set_defaults(run=_purge)
 
     commands.add_parser("generated", help="the responses and rules made from data/content",
@@ -252,8 +258,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="folder for the page (default: reports/usage)")
     report.add_argument("--since", type=dt.date.fromisoformat, default=None,
                         help="first day to include, e.g. 2026-11-01 (default: everything kept)")
-    report.add_argument("--endpoints", type=Path, default=PROJECT_DIR / "endpoints.yml",
-                        help="where the conversations are stored (default: endpoints.yml)")
+    add_endpoints_argument(report)
     report.set_defaults(run=_report)
 
     story = commands.add_parser("story", help="a stored conversation as a story to correct",
@@ -262,8 +267,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                                 "--training a training story in data/stories/from_conversations.yml.")
     story.add_argument("sender_id", help='the conversation id, e.g. "rest:abc" or "h:3fa9..."')
     story.add_argument("--training", action="store_true", help="write a training story instead")
-    story.add_argument("--endpoints", type=Path, default=PROJECT_DIR / "endpoints.yml",
-                       help="where the conversations are stored (default: endpoints.yml)")
+    add_endpoints_argument(story)
     story.set_defaults(run=_story)
 
     messenger = commands.add_parser("messenger-setup", help="set the page's Messenger greeting, "

@@ -308,8 +308,10 @@ def check_texts(answers: Mapping[str, content.Answer], placeholders: Mapping[str
             filled = content.fill_placeholders(text, placeholders, key)
         except content.ContentError:
             continue  # an unknown placeholder is reported by the other checks
-        for reason in link_problems_in_text(filled, allowed_domains):
-            problems.append(Problem(path, line_containing(path, text[:40].split("{")[0] or key)
-                                    if text[:40].split("{")[0].strip() else line_of(path, key),
-                                    f"{key}: {reason}"))
+        reasons = link_problems_in_text(filled, allowed_domains)
+        if reasons:
+            # The line where the text starts (its first words before any placeholder), else its key's.
+            first_words = text[:40].split("{")[0].strip()
+            line = line_containing(path, first_words) if first_words else line_of(path, key)
+            problems += [Problem(path, line, f"{key}: {reason}") for reason in reasons]
     return problems
