@@ -76,8 +76,8 @@ $(AXE):
 test: train services $(AXE)  ## check the data and run every test
 	$(BIN)/python -m pytest
 
-bench: train  ## measure training, start-up, accuracy and latency
-	$(BIN)/python -m bench
+bench: train  ## measure training, start-up, accuracy on every set and latency (EVAL_SETS="file ...")
+	$(BIN)/python -m bench $(foreach f,$(EVAL_SETS),--set $(f))
 
 bench-load: train services  ## N parents at once against one and two servers (ARGS="--senders 20 --messages 10")
 	$(BIN)/python -m bench.load $(ARGS)

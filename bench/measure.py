@@ -1,8 +1,13 @@
-"""`make bench`: training time, start-up time, held-out accuracy (ours, DIET and a plain TF-IDF +
-logistic regression, side by side, all trained on the same data), parse latency, and REST
-round trips with 1 and with 20 concurrent senders. Figures only; no thresholds.
+"""`make bench`: training time, start-up time, accuracy on every labelled set (ours, DIET and a
+plain TF-IDF + logistic regression side by side, all trained on the same data; for ours also the
+hand-offs that showed the right help and the calm messages sent to a hand-off, per set, and per
+topic in reports/bench-sets.md), parse latency, and REST round trips with 1 and with 20
+concurrent senders. Figures only; no thresholds.
 
-    python -m bench [--skip-diet] [--diet-transformer]
+    python -m bench [--skip-diet] [--diet-transformer] [--set FILE ...]
+
+`make bench EVAL_SETS="path/one.yml path/two.yml"` adds labelled files kept outside the
+repository (such as the team's field sample) beside ours.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import yaml
 
 from bot.content import PROJECT_DIR
-from bot.staff import checks, evaluation
+from bot.staff import evaluation
 from tests.support.processes import BIN, SERVER_ENV, api_headers, start_action_server, start_rasa_server
 
 
@@ -46,24 +51,6 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 def accuracy(pairs: List[Tuple[str, str]], predict: Callable[[List[str]], List[str]]) -> float:
     predicted = predict([text for text, _ in pairs])
     return sum(p == topic for p, (_, topic) in zip(predicted, pairs)) / len(pairs)
-
-
-def tfidf_baseline() -> Callable[[List[str]], List[str]]:
-    """A plain TF-IDF (words 1-2 + char_wb 2-5, sublinear) + logistic regression (C=10)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline, make_union
-
-    examples = checks.load_examples()
-    model = make_pipeline(
-        make_union(
-            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True),
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
-        ),
-        LogisticRegression(C=10, max_iter=3000),
-    )
-    model.fit([e.text for e in examples], [e.intent for e in examples])
-    return lambda texts: list(model.predict(texts))
 
 
 def rasa_nlu_predictor(model_path: Path) -> Callable[[List[str]], List[str]]:
@@ -154,6 +141,8 @@ def main() -> int:
     parser.add_argument("--skip-diet", action="store_true", help="do not train the DIET comparison")
     parser.add_argument("--diet-transformer", action="store_true",
                         help="DIET with its default 2-layer transformer (about 15 min on 2 cores)")
+    parser.add_argument("--set", action="append", type=Path, default=[], metavar="FILE",
+                        help="another labelled file to score beside ours (as `python -m bot evaluate`)")
     args = parser.parse_args()
     sets = heldout_sets()
     work = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -189,20 +178,27 @@ def main() -> int:
         rasa.stop()
         actions.stop()
 
-    models = {"ours (TF-IDF + MiniLM, calibrated LR)": rasa_nlu_predictor(ours)}
     started = time.monotonic()
-    models["plain TF-IDF + logistic regression"] = tfidf_baseline()
-    print(f"plain TF-IDF + LR training: {time.monotonic() - started:.1f} s")
+    figures, _ = evaluation.score_sets(ours, args.set)
+    print(f"every labelled set, ours and the plain TF-IDF + LR ({time.monotonic() - started:.0f} s):")
+    for name, f in figures.items():
+        print(f"  {name} (n={f['examples']}): accuracy {f['accuracy']:.3f} (TF-IDF + LR "
+              f"{f['baseline_accuracy']:.3f}), top-3 {f['top3']:.3f}, hand-offs with the right help "
+              f"{f['handoff_right_help']:.3f} of {f['handoffs']}, calm sent to a hand-off "
+              f"{f['calm_to_handoff']:.3f}, not understood {f['not_understood']}")
+    (PROJECT_DIR / "reports").mkdir(exist_ok=True)
+    (PROJECT_DIR / "reports" / "bench-sets.md").write_text(
+        "\n".join(["# Every labelled set, from `make bench`", ""] + evaluation.sets_markdown(figures)),
+        encoding="utf-8")
+    print("  per topic: reports/bench-sets.md")
     if not args.skip_diet:
         config = diet_config(work / "diet.yml", args.diet_transformer)
         diet, seconds = train(config, work / "diet", nlu_only=True)
         label = "DIET" + (" (2-layer transformer)" if args.diet_transformer else " (no transformer)")
         print(f"{label} NLU training: {seconds:.1f} s")
-        models[label + ", same features"] = rasa_nlu_predictor(diet)
-    print("held-out accuracy:")
-    for name, predict in models.items():
-        scores = ", ".join(f"{file} {accuracy(pairs, predict):.3f} (n={len(pairs)})"
-                           for file, pairs in sets.items())
-        print(f"  {name}: {scores}")
+        predict = rasa_nlu_predictor(diet)
+        for labelled in evaluation.labelled_sets(args.set):
+            print(f"  {label}, same features, {labelled.name}: "
+                  f"{accuracy(labelled.examples, predict):.3f} (n={len(labelled.examples)})")
     return 0
 

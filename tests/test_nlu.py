@@ -22,7 +22,7 @@ def predictions(servers):
         ranking = body.get("intent_ranking") or []
         # Past the fallback the parent is offered the top topics, so score the model's own top pick.
         top = next((r["name"] for r in ranking if r["name"] != "nlu_fallback"), None)
-        results.append((text, topic, top))
+        results.append((text, topic, top, body["intent"]["name"]))
     return results
 
 
@@ -33,9 +33,9 @@ def test_every_topic_has_at_least_six_heldout_examples():
 
 
 def test_heldout_accuracy_overall(predictions):
-    correct = sum(expected == got for _, expected, got in predictions)
+    correct = sum(expected == got for _, expected, got, _ in predictions)
     accuracy = correct / len(predictions)
-    wrong = [(t, e, g) for t, e, g in predictions if e != g]
+    wrong = [(t, e, g) for t, e, g, _ in predictions if e != g]
     assert accuracy >= 0.95, (accuracy, wrong)
 
 
@@ -44,7 +44,7 @@ def test_heldout_accuracy_per_topic(predictions):
     `make bench`, with 6 or 7 examples a topic too few for a per-topic bar."""
     development = {text for text, _ in heldout_examples("heldout.yml")}
     per_topic = defaultdict(list)
-    for text, expected, got in predictions:
+    for text, expected, got, _ in predictions:
         if text not in development:
             continue
         per_topic[expected].append(expected == got)
@@ -53,6 +53,7 @@ def test_heldout_accuracy_per_topic(predictions):
 
 
 def test_handoff_messages_are_routed_to_a_handoff(predictions):
-    """A disclosure must reach safeguarding help, even if it is a neighbouring hand-off."""
-    missed = [(t, e, g) for t, e, g in predictions if e in HANDOFFS and g not in HANDOFFS]
+    """A disclosure must reach safeguarding help, even if it is a neighbouring hand-off: what the
+    parent gets (the parsed intent), never only "did you mean"."""
+    missed = [(t, e, got) for t, e, _, got in predictions if e in HANDOFFS and got not in HANDOFFS]
     assert missed == []

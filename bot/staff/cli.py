@@ -58,9 +58,12 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     rasa("train", "--quiet", "--fixed-model-name", "assistant")
     model = evaluation.PROJECT_DIR / "models" / "assistant.tar.gz"
-    result = evaluation.evaluate(model, args.out)
-    print(f"Accuracy on {result['examples']} held-out messages: {result['accuracy']:.3f}")
-    print(f"Safeguarding messages routed to a hand-off: {result['handoffs_routed_to_a_handoff']:.3f}")
+    result = evaluation.evaluate(model, args.out, args.set)
+    for name, figures in result["sets"].items():
+        print(f"{name}: {figures['examples']} messages, topic accuracy {figures['accuracy']:.3f} "
+              f"(plain TF-IDF + LR {figures['baseline_accuracy']:.3f}), hand-offs with the right "
+              f"help {figures['handoff_right_help']:.3f}, calm sent to a hand-off "
+              f"{figures['calm_to_handoff']:.3f}")
     print("\n".join(result["changes"]))
     print(f"Report: {args.out / 'evaluation.md'} (confusion matrix: {args.out / 'confusion.png'})")
     return 0
@@ -213,6 +216,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                                    "messages and writes a report compared with the last one.")
     evaluate.add_argument("--out", type=Path, default=PROJECT_DIR / "reports",
                           help="folder for the report (default: reports/)")
+    evaluate.add_argument("--set", action="append", type=Path, default=[], metavar="FILE",
+                          help="another labelled file to score beside ours (Rasa NLU format, or "
+                          "examples/cases with text and topic); may be given more than once")
     evaluate.set_defaults(run=_evaluate)
 
     review = commands.add_parser("review", help="messages the assistant did not understand",

@@ -27,7 +27,7 @@ class Example:
 
 def load_examples(directory: Path = NLU_DIR) -> List[Example]:
     """Every NLU training example, with the file and line it is written on."""
-    return [e for path in sorted(directory.glob("*.yml")) for e in load_examples_from(path)]
+    return [e for path in sorted(directory.rglob("*.yml")) for e in load_examples_from(path)]
 
 
 def load_examples_from(path: Path) -> List[Example]:
