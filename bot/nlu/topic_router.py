@@ -5,7 +5,7 @@
   (`app_safety`), whatever calm topic the intent model chose.
 - A message asking for a service by name ("stop it now number", "nspcc", "what is ceop") goes to
   the topic whose answer gives that service.
-A hand-off the model or the danger detector chose is never replaced by a calm topic. The words
+A hand-off the model chose is never replaced by a calm topic. The words
 and names are in data/content/routing.yml; what the router did is in the parse result under
 `topic_router`, for review.
 """

@@ -164,7 +164,7 @@ def parser(model_path: Path) -> Callable[[List[Tuple[str, str, str]]], List[Pred
             ranking = [r["name"] for r in parsed.get("intent_ranking") or []
                        if r["name"] != "nlu_fallback"]
             # What the intent model chose before the detector, the router or the safety net.
-            overrides = [parsed.get(k) or {} for k in ("danger_detector", "topic_router", "safety_net")]
+            overrides = [parsed.get(k) or {} for k in ("topic_router", "danger_detector", "safety_net")]
             model_intent = next((o["model_intent"] for o in overrides if o.get("model_intent")),
                                 intent.get("name") or "")
             if model_intent == "nlu_fallback" and ranking:
