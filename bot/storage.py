@@ -12,6 +12,16 @@ the channel's metadata, the entities' character offsets (they would tell the len
 removed) or the token offsets. Slots are redacted the same way; the slot in which Rasa keeps the
 session's metadata is not kept at all.
 
+Long conversations stay as quick as short ones. Rasa rebuilds a conversation from its current
+session's events on every turn, and its policies read the whole session, so turn 200 took ten times
+as long as turn 1. Once a session holds more than `session_events` events and the conversation is
+at rest (no questions under way), the store starts a new session for it the way Rasa does when a
+session expires, carrying every slot over; the old events stay stored. And the store keeps the
+conversations it has just saved in memory (`cached_conversations`, least recently used first out,
+never written anywhere): a turn whose conversation's newest stored event is still the one this
+server saved is answered from memory, without reading and rebuilding it. With several servers
+sharing one database, that check is what keeps each server's memory right.
+
 Conversation ids are stored as a keyed hash (HMAC-SHA256 with CONVERSATION_ID_KEY from the
 environment, or a random key kept in var/conversation-id.key), so the store does not hold a
 parent's Messenger id or anything a client chose as its id. Rasa's API still finds a conversation
@@ -24,16 +34,21 @@ import contextlib
 import datetime as dt
 import hashlib
 import hmac
+import itertools
 import json
 import logging
 import os
 import secrets
+import time
+from collections import OrderedDict
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, Iterator, Optional, Text
+from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Text, Tuple
 
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
+from rasa.shared.core.events import ActionExecuted, Event, SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.content import PROJECT_DIR
@@ -189,12 +204,44 @@ def _noting_read_failure() -> Iterator[None]:
         raise
 
 
-class RedactingSQLTrackerStore(SQLTrackerStore):
-    """SQLTrackerStore that stores conversations with personal details removed, and that gets over
-    a database restart by itself."""
+SESSION_EVENTS = 60  # events in a session before a long conversation starts a new one
+CACHED_CONVERSATIONS = 500  # conversations kept in memory after their last turn
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+
+def at_rest(tracker: DialogueStateTracker) -> bool:
+    """Waiting for the parent, with no form or question under way: a new session loses nothing."""
+    return (tracker.latest_action_name == ACTION_LISTEN_NAME and not tracker.active_loop_name
+            and tracker.get_slot("requested_slot") is None)
+
+
+def new_session_events(tracker: DialogueStateTracker, timestamp: float) -> List[Event]:
+    """The events that start a new session carrying every slot with a value over (what Rasa's
+    action_session_start does with carry_over_slots_to_new_session), all at one time."""
+    slots = [SlotSet(name, value, timestamp=timestamp)
+             for name, value in tracker.current_slot_values().items()
+             if value is not None and name not in UNKEPT_SLOTS and name != "requested_slot"]
+    return [ActionExecuted(ACTION_SESSION_START_NAME, timestamp=timestamp),
+            SessionStarted(timestamp=timestamp), *slots,
+            ActionExecuted(ACTION_LISTEN_NAME, timestamp=timestamp)]
+
+
+@dataclass
+class CachedConversation:
+    latest_id: Optional[int]  # the database id of its newest stored event
+    stored: int  # how many events of its current session are stored
+    tracker: DialogueStateTracker
+
+
+class RedactingSQLTrackerStore(SQLTrackerStore):
+    """SQLTrackerStore that stores conversations with personal details removed, keeps long
+    conversations short and recent ones in memory, and gets over a database restart by itself."""
+
+    def __init__(self, *args: Any, session_events: int = SESSION_EVENTS,
+                 cached_conversations: int = CACHED_CONVERSATIONS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.session_events = int(session_events)
+        self.cached_conversations = int(cached_conversations)
+        self._cache: OrderedDict[str, CachedConversation] = OrderedDict()  # by stored id
         self._key = conversation_key()
         self._known_for: Any = None  # the domain _known_values was made from (it is set late)
         self._known_values: FrozenSet[str] = frozenset()
@@ -229,23 +276,91 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         return super()._event_query(session, stored_id(sender_id, self._key),
                                     fetch_events_from_all_sessions)
 
+    def _add(self, session: Any, key: str, events: Iterator[Event]) -> Tuple[int, Optional[int]]:
+        """Add events to the database session, each redacted once; return how many, and the
+        database id of the last."""
+        count, row = 0, None
+        for event in events:
+            data = redacted_event(event.as_dict(), self._known())
+            row = self.SQLEvent(
+                sender_id=key, type_name=event.type_name, timestamp=data.get("timestamp"),
+                intent_name=(data.get("parse_data") or {}).get("intent", {}).get("name"),
+                action_name=data.get("name"), data=json.dumps(data))
+            session.add(row)
+            count += 1
+        session.flush()
+        return count, (row.id if row is not None else None)
+
+    def _session_count(self, session: Any, sender_id: Text) -> int:
+        return self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
+
+    def _latest_id(self, session: Any, key: str) -> Optional[int]:
+        """The id of the conversation's newest stored event (one lookup in the sender index)."""
+        import sqlalchemy as sa
+
+        return session.query(sa.func.max(self.SQLEvent.id)).filter(
+            self.SQLEvent.sender_id == key).scalar()
+
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Store the events not stored yet, each redacted once, under the hashed id. (Rasa's own
-        save also streams events to an event broker: none is configured, and one would receive
-        what parents typed before redaction.)"""
+        """Store the events not stored yet, each redacted once, under the hashed id, and keep the
+        conversation in memory for its next turn. (Rasa's own save also streams events to an
+        event broker: none is configured, and one would receive what parents typed before
+        redaction.)"""
         key = stored_id(tracker.sender_id, self._key)
+        cached = self._cache.get(key)
         with self.session_scope() as session:
-            for event in self._additional_events(session, tracker):
-                data = redacted_event(event.as_dict(), self._known())
-                session.add(self.SQLEvent(
-                    sender_id=key, type_name=event.type_name, timestamp=data.get("timestamp"),
-                    intent_name=(data.get("parse_data") or {}).get("intent", {}).get("name"),
-                    action_name=data.get("name"), data=json.dumps(data)))
+            # This turn's conversation, as retrieve() read it: how many of its events are stored
+            # is known; otherwise the database is asked.
+            if cached is not None and cached.tracker is tracker:
+                stored, latest = cached.stored, cached.latest_id
+            else:
+                stored, latest = self._session_count(session, tracker.sender_id), None
+            added, last_id = self._add(session, key, itertools.islice(tracker.events, stored, None))
             session.commit()
+        self._remember(key, CachedConversation(last_id if added else latest, stored + added, tracker))
+
+    def _remember(self, key: str, entry: CachedConversation) -> None:
+        if self.cached_conversations <= 0 or entry.latest_id is None:
+            self._cache.pop(key, None)
+            return
+        self._cache[key] = entry
+        self._cache.move_to_end(key)
+        while len(self._cache) > self.cached_conversations:
+            self._cache.popitem(last=False)
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        """The conversation's current session: from memory when the database's newest event for
+        it is still the one this server saved last, else read and rebuilt; a long one at rest
+        first gets a new session."""
+        key = stored_id(sender_id, self._key)
         with _noting_read_failure():
-            return await super().retrieve(sender_id)
+            with self.session_scope() as session:
+                latest = self._latest_id(session, key)
+                cached = self._cache.get(key)
+                # Unchanged by another server or a purge, and no turn failed before its save.
+                if (cached is not None and latest is not None and cached.latest_id == latest
+                        and len(cached.tracker.events) == cached.stored):
+                    tracker, stored = cached.tracker, cached.stored
+                else:
+                    self._cache.pop(key, None)
+                    tracker = await super().retrieve(sender_id)
+                    stored = self._session_count(session, sender_id) if tracker else 0
+            if tracker is None:
+                return None
+            if stored > self.session_events and at_rest(tracker):
+                return self._start_new_session(key, tracker)
+            self._remember(key, CachedConversation(latest, stored, tracker))
+            return tracker
+
+    def _start_new_session(self, key: str, tracker: DialogueStateTracker) -> DialogueStateTracker:
+        """Store a new session carrying the slots over, and return the conversation as it now is."""
+        events = new_session_events(tracker, time.time())
+        with self.session_scope() as session:
+            added, last_id = self._add(session, key, iter(events))
+            session.commit()
+        fresh = DialogueStateTracker.from_events(tracker.sender_id, events, self.domain.slots)
+        self._remember(key, CachedConversation(last_id, added, fresh))
+        return fresh
 
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
         with _noting_read_failure():
@@ -256,6 +371,7 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         return how many. On SQLite the file is then rebuilt (VACUUM), so nothing deleted stays in
         it; on PostgreSQL see docs/deploy.md for what a purge leaves (dead rows, WAL, backups)."""
         cutoff = ((now or dt.datetime.now()) - dt.timedelta(days=days)).timestamp()
+        self._cache.clear()
         with self.session_scope() as session:
             deleted = session.query(self.SQLEvent).filter(
                 self.SQLEvent.timestamp < cutoff).delete(synchronize_session=False)

@@ -7,8 +7,9 @@ import sqlite3
 import time
 from pathlib import Path
 
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.storage import RedactingSQLTrackerStore, redacted_event
@@ -157,3 +158,68 @@ def test_the_assistants_own_values_are_not_redacted_but_what_a_parent_sets_is():
         assert redacted_event(SlotSet(name, value).as_dict(), known)["value"] == value
     forged = redacted_event(SlotSet("app", "jane_doe2012 07700 900123").as_dict(), known)
     assert "07700" not in str(forged["value"]) and "jane_doe2012" not in str(forged["value"])
+
+
+def long_conversation_store(db: Path, session_events: int = 12) -> RedactingSQLTrackerStore:
+    domain = Domain.from_dict({"intents": ["greet"], "slots": {
+        "app": {"type": "text", "mappings": [{"type": "custom"}]},
+        "requested_slot": {"type": "any", "mappings": [{"type": "custom"}]}}})
+    return RedactingSQLTrackerStore(domain, dialect="sqlite", db=str(db),
+                                    session_events=session_events)
+
+
+def one_turn(store: RedactingSQLTrackerStore, sender: str, text: str) -> DialogueStateTracker:
+    """What the processor does each turn: read, add the parent's message and a reply, save."""
+    tracker = asyncio.run(store.retrieve(sender)) or DialogueStateTracker(sender, store.domain.slots)
+    tracker.update(UserUttered(text, {"name": "greet", "confidence": 1.0}))
+    tracker.update(ActionExecuted("utter_greet"))
+    tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+    asyncio.run(store.save(tracker))
+    return tracker
+
+
+def test_a_long_conversation_starts_a_new_session_carrying_its_slots(tmp_path):
+    """Turn 200 costs what turn 1 does: a session never grows past session_events at rest, the
+    slots are carried over, and every event is still stored."""
+    store = long_conversation_store(tmp_path / "c.db")
+    tracker = DialogueStateTracker("long", store.domain.slots)
+    tracker.update(SlotSet("app", "roblox"))
+    asyncio.run(store.save(tracker))
+    for turn in range(40):
+        one_turn(store, "long", f"message {turn}")
+        assert len(asyncio.run(store.retrieve("long")).events) <= 12 + 3
+    current = asyncio.run(store.retrieve("long"))
+    assert current.get_slot("app") == "roblox"
+    assert any(isinstance(e, SessionStarted) for e in current.events)
+    everything = asyncio.run(store.retrieve_full_tracker("long"))
+    assert [e.text for e in everything.events if isinstance(e, UserUttered)] == [
+        f"message {turn}" for turn in range(40)]
+
+
+def test_a_conversation_under_way_is_not_cut(tmp_path):
+    """A form's question waiting for its answer keeps its session, however long."""
+    store = long_conversation_store(tmp_path / "c.db", session_events=4)
+    tracker = DialogueStateTracker("asking", store.domain.slots)
+    for turn in range(6):
+        tracker.update(UserUttered(f"m{turn}", {"name": "greet", "confidence": 1.0}))
+    tracker.update(SlotSet("requested_slot", "in_danger_now"))
+    tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+    asyncio.run(store.save(tracker))
+    assert len(asyncio.run(store.retrieve("asking")).events) == len(tracker.events)
+
+
+def test_a_remembered_conversation_is_read_again_when_another_server_changed_it(tmp_path):
+    """Two servers on one database: each answers from memory only while the newest stored
+    event is its own."""
+    first, second = long_conversation_store(tmp_path / "c.db"), long_conversation_store(tmp_path / "c.db")
+    saved = one_turn(first, "shared", "hello")
+    assert asyncio.run(first.retrieve("shared")) is saved  # unchanged: from memory
+    one_turn(second, "shared", "from the other server")
+    again = asyncio.run(first.retrieve("shared"))
+    assert again is not saved
+    assert [e.text for e in again.events if isinstance(e, UserUttered)] == [
+        "hello", "from the other server"]
+    one_turn(first, "shared", "third")
+    stored = asyncio.run(second.retrieve_full_tracker("shared"))
+    assert [e.text for e in stored.events if isinstance(e, UserUttered)] == [
+        "hello", "from the other server", "third"]

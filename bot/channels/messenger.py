@@ -43,11 +43,11 @@ from bot.channels.messenger_format import messenger_messages
 from bot.channels.messenger_graph import GraphAPI, graph_url
 from bot.channels.messenger_state import DAY, flags_from_environment, load_office_hours
 from bot.channels.rest import (
-    SenderRateLimit,
     SystemMessages,
     clean_text,
     conversation_id,
     cut_to_length,
+    sender_rate_limit,
 )
 from bot.safeguarding.danger import HANDOFFS
 from bot.storage import StoreWatch, watching_store
@@ -141,7 +141,7 @@ class MessengerInput(FacebookInput):
         self.seen = SeenSenders()
         self.flags = flags_from_environment() if self.enabled else None
         self.office_hours = load_office_hours()
-        self.rate_limit = SenderRateLimit()
+        self.rate_limit = sender_rate_limit()
         self.queues: List[asyncio.Queue] = []
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

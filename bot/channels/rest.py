@@ -122,14 +122,24 @@ class SenderRateLimit:
 
 
 DEFAULT_ADDRESS_LIMIT = 600  # messages per 10 minutes from one client address
+DEFAULT_SENDER_LIMIT = 60  # messages per 10 minutes from one sender
+
+
+def limit_from_environment(variable: str, default: int) -> int:
+    value = os.environ.get(variable, "")
+    return int(value) if value.isdigit() and int(value) > 0 else default
+
+
+def sender_rate_limit() -> SenderRateLimit:
+    """A channel's per-sender limit: 60 messages in 10 minutes, or RATE_LIMIT_PER_SENDER (which
+    `make bench-load` raises to time turn 200 of one conversation; leave it alone in service)."""
+    return SenderRateLimit(limit=limit_from_environment("RATE_LIMIT_PER_SENDER", DEFAULT_SENDER_LIMIT))
 
 
 @functools.cache
 def address_rate_limit() -> SenderRateLimit:
     """The per-address limit, shared by every channel of this server (RATE_LIMIT_PER_ADDRESS)."""
-    value = os.environ.get("RATE_LIMIT_PER_ADDRESS", "")
-    limit = int(value) if value.isdigit() and int(value) > 0 else DEFAULT_ADDRESS_LIMIT
-    return SenderRateLimit(limit=limit)
+    return SenderRateLimit(limit=limit_from_environment("RATE_LIMIT_PER_ADDRESS", DEFAULT_ADDRESS_LIMIT))
 
 
 def client_address(request: Request) -> Optional[str]:
@@ -253,7 +263,7 @@ class CheckedRestInput(RestInput):
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
         webhook.listener("before_server_start")(server.configure)
         system = SystemMessages()
-        rate_limit = SenderRateLimit()
+        rate_limit = sender_rate_limit()
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:

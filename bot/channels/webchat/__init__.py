@@ -31,7 +31,7 @@ from sanic.response import HTTPResponse
 
 from bot import content
 from bot.channels import server
-from bot.channels.rest import SenderRateLimit, SystemMessages, answer_request
+from bot.channels.rest import SystemMessages, answer_request, sender_rate_limit
 
 logger = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ class WebChatInput(InputChannel):
             app.request_middleware.appendleft(preflight_middleware(origins))
 
         system = SystemMessages()
-        rate_limit = SenderRateLimit()
+        rate_limit = sender_rate_limit()
         contacts = content.load_contacts()
         widget = (ASSETS / "widget.js").read_text(encoding="utf-8").replace(
             "__TEXT__", json.dumps(widget_text()))
