@@ -79,8 +79,8 @@ test: train services $(AXE)  ## check the data and run every test
 bench: train  ## measure training, start-up, accuracy on every set and latency (EVAL_SETS="file ...")
 	$(BIN)/python -m bench $(foreach f,$(EVAL_SETS),--set $(f))
 
-bench-load: train services  ## N parents at once against one and two servers (ARGS="--senders 20 --messages 10")
-	$(BIN)/python -m bench.load $(ARGS)
+bench-load: train services  ## parents at once: one server, two, turn 200, memory (PROFILE=1: flame graph)
+	$(BIN)/python -m bench.load $(if $(PROFILE),--profile) $(ARGS)
 
 # Where production listens: this machine only, unless set (the reverse proxy, or the Rasa servers
 # for the action server, must reach it; never a public address).
