@@ -113,11 +113,17 @@ def rule_forgets_its_answer(project: Path) -> str:
     return r"data/rules/handoffs.yml:\d+: error: rule .* does not send the answer to 'sextortion'"
 
 
+def routing_names_an_unknown_topic(project: Path) -> str:
+    edit(project / "data/content/routing.yml", "      topic: child_support\n",
+         "      topic: childline_help\n")
+    return r"data/content/routing.yml:\d+: error: childline: 'childline_help' is not a topic"
+
+
 @pytest.mark.parametrize("mistake", [break_link, remove_sources, too_few_examples,
                                      example_in_two_intents, overlong_message,
                                      rule_names_a_later_message, rule_forgets_its_answer,
                                      cites_a_source_not_in_the_fact_sheet, link_inside_a_message,
-                                     off_list_link_in_an_app_entry])
+                                     off_list_link_in_an_app_entry, routing_names_an_unknown_topic])
 def test_check_fails_naming_the_file_line_and_fix(project, mistake):
     expected = mistake(project)
     result = run_bot("check", "--skip-rasa", project=project)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import List, Optional
+from typing import List, Optional, Set
 
 import yaml
 
@@ -85,6 +85,25 @@ def check_placeholders() -> List[Problem]:
     return problems
 
 
+def check_routing(topic_ids: Set[str]) -> List[Problem]:
+    """data/content/routing.yml reads, and names only topics in the catalogue."""
+    from bot.nlu.topic_router import ROUTING_FILE, load_routing
+
+    load_routing.cache_clear()
+    try:
+        routing = load_routing()
+    except content.ContentError as error:
+        return [Problem(ROUTING_FILE, 1, str(error))]
+    problems = []
+    named = [(s.name, t) for s in routing.services for t in (s.topic, s.what_it_is, *s.keep) if t]
+    named += [("settings_topics", t) for t in routing.settings_topics]
+    for where, topic in named:
+        if topic not in topic_ids:
+            problems.append(Problem(ROUTING_FILE, line_of(ROUTING_FILE, where),
+                                    f"{where}: '{topic}' is not a topic in data/topics.yml"))
+    return problems
+
+
 def check_all(today: Optional[dt.date] = None) -> List[Problem]:
     """Every content and training-data rule, over the files as they are now."""
     try:
@@ -144,6 +163,7 @@ def check_all(today: Optional[dt.date] = None) -> List[Problem]:
     problems += check_rules(answers, contacts)
     problems += check_citations()
     problems += check_texts(answers, channel_placeholders, allowed)
+    problems += check_routing(set(topics))
     from bot.apps.catalogue import load_catalogue
 
     try:
