@@ -92,34 +92,39 @@ def test_no_outside_set_message_or_close_variant_is_in_the_training_data():
     assert close == []
 
 
-def parsed(text: str, intent: str, ranking: List[str], apps: Tuple[str, ...] = ()) -> Message:
+def parsed(text: str, intent: str, ranking: List[str], apps: Tuple[str, ...] = (),
+           confidence: float = 0.5) -> Message:
     """A message as the intent model leaves it."""
     message = Message(data={TEXT: text})
-    message.set(INTENT, {"name": intent, "confidence": 0.5})
+    message.set(INTENT, {"name": intent, "confidence": confidence})
     message.set(INTENT_RANKING_KEY, [{"name": n, "confidence": 0.5} for n in ranking])
     message.set(ENTITIES, [{"entity": "app", "value": a} for a in apps])
     return message
 
 
-@pytest.mark.parametrize("text, model_topic, apps, topic", [
-    ("is yubo ok for a 13 year old", "stranger_contact", ("yubo",), "app_safety"),
-    ("what are the risks of discord", "nlu_fallback", ("discord",), "app_safety"),
-    ("parental controls settings on the xbox", "parental_controls", ("xbox",), "parental_controls"),
-    ("is snapchat's my ai safe", "ai_chatbots", ("snapchat",), "ai_chatbots"),
+@pytest.mark.parametrize("text, model_topic, apps, topic, confidence", [
+    ("is yubo ok for a 13 year old", "stranger_contact", ("yubo",), "app_safety", 0.9),
+    ("what are the risks of discord", "nlu_fallback", ("discord",), "app_safety", 0.9),
+    ("parental controls settings on the xbox", "parental_controls", ("xbox",), "parental_controls", 0.9),
+    ("is snapchat's my ai safe", "ai_chatbots", ("snapchat",), "ai_chatbots", 0.9),
     ("a man on roblox asked her to keep secrets, is roblox safe", "grooming_concern", ("roblox",),
-     "grooming_concern"),
-    ("stop it now", "out_of_scope", (), "offender_concern"),
-    ("samaritans opening hours", "nlu_fallback", (), "parent_support"),
-    ("what is ceop", "report_concern", (), "report_concern"),
-    ("who are ceop", "learn_more", (), "learn_more"),
-    ("ceop", "greet", (), "report_concern"),
-    ("what happens after i report to ceop", "after_reporting", (), "after_reporting"),
-    ("the iwf website", "grooming_concern", (), "grooming_concern"),
+     "grooming_concern", 0.9),
+    # A hand-off the model was not sure of: the app guide, unless the detector or the safety net
+    # (which read the message next) say otherwise.
+    ("she keeps asking for tiktok and she's only 10", "grooming_concern", ("tiktok",), "app_safety",
+     0.55),
+    ("stop it now", "out_of_scope", (), "offender_concern", 0.9),
+    ("samaritans opening hours", "nlu_fallback", (), "parent_support", 0.9),
+    ("what is ceop", "report_concern", (), "report_concern", 0.9),
+    ("who are ceop", "learn_more", (), "learn_more", 0.9),
+    ("ceop", "greet", (), "report_concern", 0.9),
+    ("what happens after i report to ceop", "after_reporting", (), "after_reporting", 0.9),
+    ("the iwf website", "grooming_concern", (), "grooming_concern", 0.9),
 ])
-def test_apps_first_and_services_by_name(text, model_topic, apps, topic):
-    """Apps first and named services; a hand-off is never replaced by a calm topic, and what the
-    router did is recorded in the parse result."""
-    message = parsed(text, model_topic, [model_topic, "learn_more"], apps)
+def test_apps_first_and_services_by_name(text, model_topic, apps, topic, confidence):
+    """Apps first and named services; a hand-off the model was sure of is never replaced by a calm
+    topic, and what the router did is recorded in the parse result."""
+    message = parsed(text, model_topic, [model_topic, "learn_more"], apps, confidence)
     route(message, load_routing(), handoff_topics())
     assert message.get(INTENT)["name"] == topic
     if topic != model_topic:
@@ -127,7 +132,8 @@ def test_apps_first_and_services_by_name(text, model_topic, apps, topic):
         assert [r["name"] for r in message.get(INTENT_RANKING_KEY)][0] == topic
 
 
-DETECTOR_CONFIG = {"threshold": 0.95, "unsure_threshold": 0.5, "candidates": 3}
+DETECTOR_CONFIG = {"threshold": 0.95, "unsure_threshold": 0.5, "candidates": 3, "min_words": 3,
+                   "veto_below": 0.5, "calm_threshold": 0.25}
 
 
 @pytest.mark.parametrize("model_topic, ranking, probability, topic", [
@@ -142,9 +148,27 @@ DETECTOR_CONFIG = {"threshold": 0.95, "unsure_threshold": 0.5, "candidates": 3}
 ])
 def test_an_unsure_model_with_a_handoff_among_its_candidates_hands_off(model_topic, ranking,
                                                                         probability, topic):
-    message = parsed("some message", model_topic, ranking)
+    message = parsed("some message from a parent", model_topic, ranking)
     reroute(message, probability, handoff_topics(), DETECTOR_CONFIG)
     assert message.get(INTENT)["name"] == topic
     if topic != model_topic:
         assert message.get(DETECTOR_KEY) == {"probability": probability, "handoff": topic,
                                              "model_intent": model_topic}
+
+
+def test_two_words_the_model_half_read_as_a_hand_off_become_did_you_mean():
+    message = parsed("my son", "grooming_concern", ["grooming_concern", "greet"])
+    message.set(INTENT, {"name": "grooming_concern", "confidence": 0.34})
+    reroute(message, 0.2, handoff_topics(), DETECTOR_CONFIG)
+    assert message.get(INTENT)["name"] == "nlu_fallback"
+    for text, confidence in (("my son", 0.8), ("my son has a question", 0.34)):
+        kept = parsed(text, "grooming_concern", ["grooming_concern", "greet"])
+        kept.set(INTENT, {"name": "grooming_concern", "confidence": confidence})
+        reroute(kept, 0.2, handoff_topics(), DETECTOR_CONFIG)
+        assert kept.get(INTENT)["name"] == "grooming_concern"
+
+
+def test_a_message_too_short_to_tell_is_left_to_the_model():
+    message = parsed("my son", "nlu_fallback", ["stranger_contact", "grooming_concern"])
+    reroute(message, 0.99, handoff_topics(), DETECTOR_CONFIG)
+    assert message.get(INTENT)["name"] == "nlu_fallback"

@@ -11,7 +11,10 @@ What it does with the answer, after the intent model and the FallbackClassifier:
   the detector gives at least `unsure_threshold`: the parent gets that hand-off's help, never only
   "could you put that another way";
 - the model chose a calm topic but the detector is at least `threshold` sure this is a
-  disclosure: the message goes to the hand-off the model ranked highest.
+  disclosure: the message goes to the hand-off the model ranked highest;
+- a message of one or two words that the model half-chose a hand-off for (under `veto_below`) and
+  the detector reads as calm (under `calm_threshold`): "did you mean...?", with the hand-off among
+  the choices.
 A calm question sent to a hand-off is a failure too, so both thresholds are set from the measured
 false alarms (docs/understanding.md has the figures). What it did is in the parse result under
 `danger_detector`, for review. The safety net runs after it, so a matched pattern still wins.
@@ -50,9 +53,27 @@ DISCLOSURE, CALM = "disclosure", "calm"
 
 
 def reroute(message: Message, probability: float, handoffs: frozenset, config: Dict[Text, Any]) -> None:
-    """Send one parsed message to a hand-off when the detector and the model's ranking say so."""
-    top = (message.get(INTENT) or {}).get("name")
+    """Send one parsed message to a hand-off when the detector and the model's ranking say so.
+    The probability is in the parse result either way, for review."""
+    intent = message.get(INTENT) or {}
+    top = intent.get("name")
+    message.set(DETECTOR_KEY, {"probability": round(float(probability), 4)}, add_to_output=True)
+    short = len((message.get(TEXT) or "").split()) < config["min_words"]
+    if short and top in handoffs and float(intent.get("confidence") or 0.0) < config["veto_below"] \
+            and probability < config["calm_threshold"]:
+        # Two words the model half-read as a hand-off and the detector as calm ("my son"): "did
+        # you mean...?" with the hand-off among the choices, rather than a false alarm. (On
+        # longer messages this cost hand-offs on real parents' letters: recall comes first.)
+        message.set(INTENT, {"name": FALLBACK, "confidence": float(intent.get("confidence") or 0.0)},
+                    add_to_output=True)
+        message.set(DETECTOR_KEY, {"probability": round(float(probability), 4), "calm": True,
+                                   "model_intent": top}, add_to_output=True)
+        return
     if top in handoffs or top == OTHER_LANGUAGE:
+        return
+    # "my son", "help pls": too little to tell a disclosure from the start of a question (the
+    # rule-based safety net still reads short danger words such as "missing" or "suicidal").
+    if short:
         return
     ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != FALLBACK]
     candidates = [r["name"] for r in ranking[: config["candidates"]] if r["name"] in handoffs]
@@ -92,6 +113,11 @@ class DangerDetector(GraphComponent):
             "threshold": 0.9,  # a calm topic is overridden only when this sure
             "unsure_threshold": 0.3,  # an unsure model with a hand-off among its candidates
             "candidates": 3,
+            "min_words": 3,  # shorter messages are left to the model and the safety net
+            # A hand-off the model chose with less confidence than this, for a message the detector
+            # gives less than calm_threshold, becomes "did you mean...?".
+            "veto_below": 0.5,
+            "calm_threshold": 0.25,
             "max_iter": 2000,
             "random_state": 42,
         }

@@ -2,12 +2,12 @@
 
 - A message that names a catalogued app (the `app` entity from AppEntityExtractor) and asks
   whether it is safe, what age it is for, its risks or its settings goes to the app guide
-  (`app_safety`), whatever calm topic the intent model chose.
+  (`app_safety`), whatever calm topic the intent model chose, and over a hand-off the model was
+  not sure of (the danger detector and the safety net read the message after this).
 - A message asking for a service by name ("stop it now number", "nspcc", "what is ceop") goes to
   the topic whose answer gives that service.
-A hand-off the model chose is never replaced by a calm topic. The words
-and names are in data/content/routing.yml; what the router did is in the parse result under
-`topic_router`, for review.
+The words and names are in data/content/routing.yml; what the router did is in the parse result
+under `topic_router`, for review.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ class Service:
 class Routing:
     app_asks: Pattern[str]
     app_not_when: Optional[Pattern[str]]
+    app_handoff_confidence: float
     settings_words: Pattern[str]
     settings_topics: frozenset
     service_asks: Pattern[str]
@@ -99,6 +100,7 @@ def load_routing(path: Path = ROUTING_FILE) -> Routing:
         return Routing(
             app_asks=phrase_pattern(apps["asks"]),
             app_not_when=phrase_pattern(apps["not_when"]) if apps.get("not_when") else None,
+            app_handoff_confidence=float(apps.get("handoff_confidence", 1.0)),
             settings_words=phrase_pattern(apps.get("settings_words") or ["settings"]),
             settings_topics=frozenset(apps.get("settings_topics") or ()),
             service_asks=phrase_pattern(services["asks"]),
@@ -118,6 +120,7 @@ def route(message: Message, routing: Routing, handoffs: frozenset) -> None:
     if not text:
         return
     model_topic = (message.get(INTENT) or {}).get("name")
+    confidence = float((message.get(INTENT) or {}).get("confidence") or 0.0)
     if model_topic == OTHER_LANGUAGE:
         return
     normalised = normalise(text)
@@ -125,7 +128,7 @@ def route(message: Message, routing: Routing, handoffs: frozenset) -> None:
     service = routing.service_topic(normalised, model_topic)
     if service and (model_topic not in handoffs or model_topic == service[1]):
         chosen = (f"service:{service[0]}", service[1])
-    elif model_topic not in handoffs and any(
+    elif (model_topic not in handoffs or confidence < routing.app_handoff_confidence) and any(
             e.get("entity") == "app" for e in message.get(ENTITIES) or []):
         if routing.is_app_question(normalised, model_topic):
             chosen = ("app question", APP_TOPIC)
