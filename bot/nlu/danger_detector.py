@@ -110,8 +110,8 @@ class DangerDetector(GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         return {
             "C": 4.0,
-            "threshold": 0.9,  # a calm topic is overridden only when this sure
-            "unsure_threshold": 0.3,  # an unsure model with a hand-off among its candidates
+            "threshold": 0.95,  # a calm topic is overridden only when this sure
+            "unsure_threshold": 0.6,  # an unsure model with a hand-off among its candidates
             "candidates": 3,
             "min_words": 3,  # shorter messages are left to the model and the safety net
             # A hand-off the model chose with less confidence than this, for a message the detector
