@@ -26,20 +26,20 @@ import logging
 from typing import Any, Dict, List, Optional, Text, Type
 
 import numpy as np
-import scipy.sparse
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.featurizers.featurizer import Featurizer
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import normalize
 
-from bot.nlu.intent_classifier import features_of, model_storage_has
+from bot.nlu.intent_classifier import feature_matrix, features_of, load_scorer
+from bot.nlu.language_gate import OTHER_LANGUAGE
 from bot.nlu.linear_scorer import LinearScorer
 from bot.topics import handoff_topics
 
@@ -47,8 +47,7 @@ logger = logging.getLogger(__name__)
 
 MODEL_FILE = "danger_detector.npz"
 DETECTOR_KEY = "danger_detector"
-FALLBACK = "nlu_fallback"
-OTHER_LANGUAGE = "other_language"  # bot/nlu/language_gate.py: not read as English at all
+FALLBACK = DEFAULT_NLU_FALLBACK_INTENT_NAME
 DISCLOSURE, CALM = "disclosure", "calm"
 
 
@@ -143,12 +142,7 @@ class DangerDetector(GraphComponent):
             return self._resource
         sparse, dense = features_of(examples)
         tfidf = TfidfTransformer(sublinear_tf=True).fit(sparse) if sparse is not None else None
-        blocks = []
-        if sparse is not None:
-            blocks.append(tfidf.transform(sparse))
-        if dense is not None:
-            blocks.append(scipy.sparse.csr_matrix(normalize(np.asarray(dense, dtype=np.float64))))
-        matrix = scipy.sparse.hstack(blocks).tocsr()
+        matrix = feature_matrix(tfidf, sparse, dense, 1.0)
         model = LogisticRegression(C=self.config["C"], max_iter=self.config["max_iter"],
                                    class_weight="balanced", random_state=self.config["random_state"])
         model.fit(matrix, y)
@@ -176,14 +170,4 @@ class DangerDetector(GraphComponent):
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> DangerDetector:
-        try:
-            with model_storage.read_from(resource) as directory:
-                path = directory / MODEL_FILE
-                if not path.exists():
-                    return cls(config, model_storage, resource)
-                scorer = LinearScorer.load(path)
-        except ValueError:
-            if not model_storage_has(model_storage, resource):
-                return cls(config, model_storage, resource)
-            raise
-        return cls(config, model_storage, resource, scorer)
+        return cls(config, model_storage, resource, load_scorer(model_storage, resource, MODEL_FILE))

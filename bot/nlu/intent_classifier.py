@@ -64,6 +64,38 @@ def model_storage_has(model_storage: ModelStorage, resource: Resource) -> bool:
         return False
 
 
+def feature_matrix(
+    tfidf: Optional[TfidfTransformer],
+    sparse: Optional[scipy.sparse.csr_matrix],
+    dense: Optional[np.ndarray],
+    dense_weight: float,
+) -> scipy.sparse.csr_matrix:
+    """The training matrix sklearn fits: weighted sparse features beside the dense ones (what
+    LinearScorer computes from the same arrays when it scores)."""
+    blocks = []
+    if sparse is not None:
+        blocks.append(tfidf.transform(sparse))
+    if dense is not None:
+        dense = np.asarray(dense, dtype=np.float64)  # as the scorer reads them
+        blocks.append(scipy.sparse.csr_matrix(normalize(dense) * dense_weight))
+    if not blocks:
+        raise ValueError("No features: add a featurizer before this classifier in config.yml.")
+    return scipy.sparse.hstack(blocks).tocsr()
+
+
+def load_scorer(model_storage: ModelStorage, resource: Resource, file_name: str) -> Optional[LinearScorer]:
+    """A component's saved scorer, or None when it was trained without examples or never saved."""
+    try:
+        with model_storage.read_from(resource) as directory:
+            path = directory / file_name
+            return LinearScorer.load(path) if path.exists() else None
+    except ValueError:
+        # Rasa raises ValueError when the component was never persisted.
+        if not model_storage_has(model_storage, resource):
+            return None
+        raise
+
+
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
 )
@@ -118,23 +150,6 @@ class CalibratedLinearIntentClassifier(IntentClassifier, GraphComponent):
     ) -> CalibratedLinearIntentClassifier:
         return cls(config, model_storage, resource)
 
-    def _matrix(
-        self,
-        tfidf: Optional[TfidfTransformer],
-        sparse: Optional[scipy.sparse.csr_matrix],
-        dense: Optional[np.ndarray],
-    ) -> scipy.sparse.csr_matrix:
-        """The training matrix sklearn fits: weighted sparse features beside the dense ones."""
-        blocks = []
-        if sparse is not None:
-            blocks.append(tfidf.transform(sparse))
-        if dense is not None:
-            dense = np.asarray(dense, dtype=np.float64)  # as the scorer reads them
-            blocks.append(scipy.sparse.csr_matrix(normalize(dense) * self.config["dense_weight"]))
-        if not blocks:
-            raise ValueError("No features: add a featurizer before this classifier in config.yml.")
-        return scipy.sparse.hstack(blocks).tocsr()
-
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(INTENT) and m.get(TEXT)]
         if not examples:
@@ -142,7 +157,7 @@ class CalibratedLinearIntentClassifier(IntentClassifier, GraphComponent):
             return self._resource
         sparse, dense = features_of(examples)
         tfidf = TfidfTransformer(sublinear_tf=True).fit(sparse) if sparse is not None else None
-        X = self._matrix(tfidf, sparse, dense)
+        X = feature_matrix(tfidf, sparse, dense, self.config["dense_weight"])
         y = np.array([m.get(INTENT) for m in examples])
         base = LogisticRegression(
             C=self.config["C"],
@@ -200,15 +215,4 @@ class CalibratedLinearIntentClassifier(IntentClassifier, GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> CalibratedLinearIntentClassifier:
-        try:
-            with model_storage.read_from(resource) as directory:
-                path = directory / MODEL_FILE
-                if not path.exists():  # trained without intent examples
-                    return cls(config, model_storage, resource)
-                scorer = LinearScorer.load(path)
-        except ValueError:
-            # Rasa raises ValueError when the component was never persisted.
-            if not model_storage_has(model_storage, resource):
-                return cls(config, model_storage, resource)
-            raise
-        return cls(config, model_storage, resource, scorer)
+        return cls(config, model_storage, resource, load_scorer(model_storage, resource, MODEL_FILE))

@@ -22,18 +22,19 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.content import PROJECT_DIR, ContentError, read_yaml
+from bot.nlu.language_gate import OTHER_LANGUAGE
 from bot.topics import handoff_topics
 
 ROUTING_FILE = PROJECT_DIR / "data" / "content" / "routing.yml"
 ROUTER_KEY = "topic_router"
 APP_TOPIC = "app_safety"
-FALLBACK = "nlu_fallback"
-OTHER_LANGUAGE = "other_language"
+FALLBACK = DEFAULT_NLU_FALLBACK_INTENT_NAME
 MAX_CHARACTERS = 4000  # as the channels cut a message; the patterns below are linear anyway
 WHAT_IS = re.compile(r"\b(?:what(?:'s|s| is| are| does)|who (?:is|are)|tell me about)\b")
 

@@ -138,12 +138,17 @@ def set_figures(predictions: List[Prediction], baseline: List[str]) -> Dict[str,
     }
 
 
+def not_in_training(pairs: Sequence[Tuple[str, str]]) -> List[Tuple[str, str]]:
+    """The (text, topic) pairs whose text is not word for word a training example."""
+    training = {checks.normalised(e.text) for e in checks.load_examples()}
+    return [(text, topic) for text, topic in pairs if checks.normalised(text) not in training]
+
+
 def heldout() -> List[Tuple[str, str, str]]:
     """(file, text, topic) for every held-out example not word for word in the training data."""
-    training = {checks.normalised(e.text) for e in checks.load_examples()}
-    return [(path.name, e.text, e.intent)
+    return [(path.name, text, topic)
             for path in sorted(HELDOUT_DIR.glob("heldout*.yml"))
-            for e in checks.load_examples_from(path) if checks.normalised(e.text) not in training]
+            for text, topic in not_in_training(read_labelled(path))]
 
 
 def parser(model_path: Path) -> Callable[[List[Tuple[str, str, str]]], List[Prediction]]:
@@ -288,12 +293,11 @@ def score_sets(model_path: Path, extra: Sequence[Path] = ()) -> Tuple[SetFigures
     """The figures of every labelled set, and the held-out predictions (for the report's details)."""
     read = parser(model_path)
     baseline = tfidf_baseline()
-    training = {checks.normalised(e.text) for e in checks.load_examples()}
     figures, heldout_predictions = {}, []
     for labelled in labelled_sets(extra):
         pairs = labelled.examples
         if labelled.name.startswith("heldout"):
-            pairs = [(t, topic) for t, topic in pairs if checks.normalised(t) not in training]
+            pairs = not_in_training(pairs)
         predictions = read([(labelled.path.name, text, topic) for text, topic in pairs])
         figures[labelled.name] = set_figures(predictions, baseline([text for text, _ in pairs]))
         if labelled.name.startswith("heldout"):
