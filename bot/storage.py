@@ -225,6 +225,10 @@ def new_session_events(tracker: DialogueStateTracker, timestamp: float) -> List[
             ActionExecuted(ACTION_LISTEN_NAME, timestamp=timestamp)]
 
 
+# How long a write waits for the other worker's to finish before it fails (SQLite's busy timeout).
+SQLITE_BUSY_SECONDS = 15
+
+
 @dataclass
 class CachedConversation:
     latest_id: Optional[int]  # the database id of its newest stored event
@@ -246,12 +250,25 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         self._known_for: Any = None  # the domain _known_values was made from (it is set late)
         self._known_values: FrozenSet[str] = frozenset()
         if self.engine.dialect.name == "sqlite":
-            # Deleted rows are overwritten with zeros, not left in the file's free pages.
             import sqlalchemy as sa
 
+            if self.engine.url.database not in (None, "", ":memory:"):
+                # Connections kept open and reused: for a file, SQLAlchemy 1.4 opened and closed
+                # one for every read and write, three per turn, each set up afresh.
+                url = self.engine.url
+                self.engine.dispose()
+                self.engine = sa.create_engine(
+                    url, poolclass=sa.pool.QueuePool, pool_size=2, max_overflow=8,
+                    connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS})
+                self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+
+            # Deleted rows are overwritten with zeros, not left in the file's free pages. The
+            # journal is a write-ahead log: `make run`'s two workers read while the other writes,
+            # and a turn's commit waits for one flush to disk instead of three (still every one).
             @sa.event.listens_for(self.engine, "connect")
             def secure_delete(connection: Any, _record: Any) -> None:
                 connection.execute("PRAGMA secure_delete = ON")
+                connection.execute("PRAGMA journal_mode = WAL")
 
             self.engine.dispose()  # connections made before the listener get it too
         else:
@@ -343,14 +360,23 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
                     tracker, stored = cached.tracker, cached.stored
                 else:
                     self._cache.pop(key, None)
-                    tracker = await super().retrieve(sender_id)
-                    stored = self._session_count(session, sender_id) if tracker else 0
+                    tracker, stored, latest = self._read_session(session, sender_id)
             if tracker is None:
                 return None
             if stored > self.session_events and at_rest(tracker):
                 return self._start_new_session(key, tracker)
             self._remember(key, CachedConversation(latest, stored, tracker))
             return tracker
+
+    def _read_session(self, session: Any, sender_id: Text
+                      ) -> Tuple[Optional[DialogueStateTracker], int, Optional[int]]:
+        """The conversation's current session read from the database in one query, as Rasa's
+        retrieve reads it: the tracker, how many events it has stored, and the newest one's id."""
+        rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
+        if not rows or not self.domain:
+            return None, 0, None
+        events = [json.loads(row.data) for row in rows]
+        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots), len(rows), rows[-1].id
 
     def _start_new_session(self, key: str, tracker: DialogueStateTracker) -> DialogueStateTracker:
         """Store a new session carrying the slots over, and return the conversation as it now is."""
@@ -368,8 +394,9 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
 
     def purge(self, days: int, now: Optional[dt.datetime] = None) -> int:
         """Delete every event older than `days` days, in every conversation, live ones included;
-        return how many. On SQLite the file is then rebuilt (VACUUM), so nothing deleted stays in
-        it; on PostgreSQL see docs/deploy.md for what a purge leaves (dead rows, WAL, backups)."""
+        return how many. On SQLite the file is then rebuilt (VACUUM) and its write-ahead log
+        emptied, so nothing deleted stays in either; on PostgreSQL see docs/deploy.md for what a
+        purge leaves (dead rows, WAL, backups)."""
         cutoff = ((now or dt.datetime.now()) - dt.timedelta(days=days)).timestamp()
         self._cache.clear()
         with self.session_scope() as session:
@@ -378,6 +405,9 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             session.commit()
         if self.engine.dialect.name == "sqlite":
             with self.engine.connect() as connection:
-                connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM")
+                autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+                autocommit.exec_driver_sql("VACUUM")
+                # The log's copies of the old pages go too: it is emptied into the file, then cut.
+                autocommit.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         logger.info("Deleted %d event(s) older than %d days.", deleted, days)
         return deleted

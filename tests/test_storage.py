@@ -45,12 +45,17 @@ def test_purge_deletes_every_old_event_even_in_a_live_conversation(tmp_path):
     save_events(store, "old", [("hello", 40)])
     # A live conversation: twelve messages from 90 days ago and one from today.
     save_events(store, "live", [(f"secret-old-{i}", 90) for i in range(12)] + [("today", 0)])
+    server = sqlite3.connect(tmp_path / "c.db")  # a running server's connection stays open
+    server.execute("select count(*) from events").fetchone()
     assert store.purge(30) == 13
     assert len(asyncio.run(store.keys())) == 1
     kept = asyncio.run(store.retrieve("live"))
     assert [e.text for e in kept.events] == ["today"]
-    data = (tmp_path / "c.db").read_bytes()  # overwritten (secure_delete) and rebuilt (VACUUM)
+    # Overwritten (secure_delete) and rebuilt (VACUUM), and the write-ahead log emptied.
+    wal = tmp_path / "c.db-wal"
+    data = (tmp_path / "c.db").read_bytes() + (wal.read_bytes() if wal.exists() else b"")
     assert b"secret-old" not in data and b"hello" not in data
+    assert sqlite3.connect(tmp_path / "c.db").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_conversation_ids_are_stored_as_a_keyed_hash(tmp_path, monkeypatch):
