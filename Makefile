@@ -19,7 +19,7 @@ ACTIONS_PORT ?= 5055
 # a test page served locally on port 8080.
 WEBCHAT_ALLOWED_ORIGINS ?= http://localhost:8080,http://127.0.0.1:8080
 
-.PHONY: help setup train run shell actions services test bench bench-load serve api-token audit check evaluate review report purge clean
+.PHONY: help setup train redis run shell actions services test bench bench-load serve api-token audit check evaluate review report purge clean
 
 help:  ## this menu
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -49,18 +49,31 @@ setup: $(BIN)/.installed .build/spacy_en/meta.json .build/minilm_onnx/model.onnx
 train: setup  ## train the model if the data, content or config changed
 	$(RASA) train --quiet --fixed-model-name assistant
 
-run: train  ## start the assistant (Rasa on 5005, actions on 5055); Ctrl-C stops both
+# Both cores: Rasa answers with two Sanic workers, which share each conversation's lock through the
+# lock store in endpoints.yml, a Redis of its own on a socket in var/redis (bot/locks.py). Each
+# worker holds the model (about 830 MB). SANIC_WORKERS=1 runs one.
+SANIC_WORKERS ?= 2
+LOCK_SOCKET := var/redis/locks.sock
+LOCK_REDIS := bash scripts/lock-redis.sh $(LOCK_SOCKET)
+
+redis:
+	@command -v redis-server >/dev/null || bash scripts/install-test-deps.sh redis
+
+run: train redis  ## start the assistant (Rasa on 5005, actions on 5055); Ctrl-C stops both
 	@trap 'kill 0' EXIT; \
+	$(LOCK_REDIS) & \
 	SANIC_HOST=127.0.0.1 $(RASA) run actions --port $(ACTIONS_PORT) --actions actions & \
-	WEBCHAT_ALLOWED_ORIGINS="$(WEBCHAT_ALLOWED_ORIGINS)" $(BIN)/python -m bot.serve --port $(RASA_PORT) & \
+	SANIC_WORKERS=$(SANIC_WORKERS) WEBCHAT_ALLOWED_ORIGINS="$(WEBCHAT_ALLOWED_ORIGINS)" \
+	  $(BIN)/python -m bot.serve --port $(RASA_PORT) & \
 	until curl -sf localhost:$(RASA_PORT)/webhooks/rest/ >/dev/null; do sleep 1; done; \
 	echo; echo "The assistant is ready. Chat with it in a browser: http://localhost:$(RASA_PORT)/webchat/"; \
 	echo "or from the command line:"; \
 	echo "  curl -s localhost:$(RASA_PORT)/webhooks/rest/webhook -d '{\"sender\":\"me\",\"message\":\"is fortnite ok?\"}'"; \
 	echo "Press Ctrl-C to stop."; wait
 
-shell: train  ## chat in the terminal
+shell: train redis  ## chat in the terminal
 	@trap 'kill 0' EXIT; \
+	$(LOCK_REDIS) & \
 	$(RASA) run actions --port $(ACTIONS_PORT) --actions actions >/dev/null 2>&1 & \
 	$(RASA) shell
 
@@ -87,12 +100,15 @@ bench-load: train services  ## parents at once: one server, two, turn 200, memor
 RASA_INTERFACE ?= 127.0.0.1
 ACTIONS_INTERFACE ?= 127.0.0.1
 
-serve: train  ## production: needs RASA_JWT_SECRET; ENDPOINTS=endpoints.prod.yml for PostgreSQL + Redis
+ENDPOINTS ?= endpoints.yml
+
+serve: train redis  ## production: needs RASA_JWT_SECRET; ENDPOINTS=endpoints.prod.yml for PostgreSQL + Redis
 	@test -n "$$RASA_JWT_SECRET" || { echo "Set RASA_JWT_SECRET: the HTTP API is never served without it (docs/deploy.md)."; exit 1; }
 	@trap 'kill 0' EXIT; \
+	$(if $(filter endpoints.yml,$(ENDPOINTS)),$(LOCK_REDIS) &) \
 	SANIC_HOST=$(ACTIONS_INTERFACE) $(RASA) run actions --port $(ACTIONS_PORT) --actions actions & \
-	$(BIN)/python -m bot.serve --interface $(RASA_INTERFACE) --port $(RASA_PORT) \
-	  --endpoints $${ENDPOINTS:-endpoints.yml} --credentials credentials.yml & \
+	SANIC_WORKERS=$(SANIC_WORKERS) $(BIN)/python -m bot.serve --interface $(RASA_INTERFACE) \
+	  --port $(RASA_PORT) --endpoints $(ENDPOINTS) --credentials credentials.yml & \
 	wait
 
 api-token: setup  ## a token for Rasa's HTTP API: curl -H "Authorization: Bearer $$(make -s api-token)" ...

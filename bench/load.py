@@ -1,12 +1,14 @@
 """`make bench-load`: many parents at once, in one run, written to reports/bench-load.md (and .json).
 
-1. One instance with the default set-up (`make run`'s: SQLite conversation store, in-memory lock
-   store, the action server beside it): N parents at once, M messages each.
+1. One instance with the default set-up (`make run`'s: two Sanic workers, SQLite conversation
+   store, the lock store's own Redis on a socket, the action server beside it): N parents at once,
+   M messages each.
 2. The same server, one conversation of T turns: the reply time of its first ten turns and of its
    last ten (the per-sender rate limit is lifted for this benchmark's servers only).
 3. Two instances sharing PostgreSQL (conversations) and Redis (locks), as in docs/deploy.md, turns
    sent round-robin.
-4. Resident memory of every server process after its load (VmRSS, and its peak VmHWM).
+4. Resident memory of every server process after its load (VmRSS, and its peak VmHWM): each
+   Sanic worker, and the process that started them.
 With PROFILE=1 (`--profile`), py-spy samples the default server during step 1 and writes a flame
 graph to reports/profile-load.svg. Figures only: nothing here passes or fails.
 
@@ -35,7 +37,7 @@ from tests.support.processes import (
     start_action_server,
     start_rasa_server,
 )
-from tests.support.services import postgres_server, redis_server
+from tests.support.services import lock_redis, postgres_server, redis_server
 
 REPORTS = PROJECT_DIR / "reports"
 # The benchmark's servers only: one conversation of 200 turns, and 20 parents from one address.
@@ -44,8 +46,19 @@ BENCH_ENV = {**SERVER_ENV, "RATE_LIMIT_PER_SENDER": "100000", "RATE_LIMIT_PER_AD
 
 def memory_mb(server: Server) -> Dict[str, float]:
     """Resident memory of a server process now and at its peak, in MB (Linux /proc)."""
+    return process_memory_mb(server.process.pid)
+
+
+def workers(server: Server) -> List[int]:
+    """The process ids of a Rasa server's Sanic workers (its children; none with one worker)."""
+    found = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True,
+                           text=True).stdout.split()
+    return [int(pid) for pid in found]
+
+
+def process_memory_mb(pid: int) -> Dict[str, float]:
     fields = {}
-    for line in Path(f"/proc/{server.process.pid}/status").read_text().splitlines():
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         name, _, value = line.partition(":")
         if name in ("VmRSS", "VmHWM"):
             fields[name] = int(value.split()[0]) / 1024
@@ -67,9 +80,10 @@ def long_conversation(url: str, texts: List[str], turns: int) -> Dict[str, float
 
 
 def flame_graph(pid: int, seconds: int, out: Path) -> subprocess.Popen:
-    """py-spy sampling a running server for `seconds`, writing an SVG flame graph."""
+    """py-spy sampling a running server and its workers for `seconds`, writing an SVG flame graph."""
     return subprocess.Popen(
-        [str(BIN / "py-spy"), "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "50",
+        [str(BIN / "py-spy"), "record", "--pid", str(pid), "--subprocesses", "--duration",
+         str(seconds), "--rate", "50",
          "--output", str(out), "--format", "flamegraph", "--nonblocking"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -81,11 +95,19 @@ def line(label: str, r: Dict[str, float]) -> str:
 
 def default_setup(work: Path, texts: List[str], args: argparse.Namespace, report: Dict) -> None:
     """Steps 1 and 2 on `make run`'s set-up."""
-    store = {"tracker_store": {"type": "bot.storage.RedactingSQLTrackerStore", "dialect": "sqlite",
-                               "db": str(work / "conversations.db")}}
-    actions = start_action_server(work)
-    rasa = start_rasa_server(latest_model(), actions.port, work, "default", env=BENCH_ENV,
-                             endpoints_extra=store)
+    with lock_redis(work) as locks:
+        store = {"tracker_store": {"type": "bot.storage.RedactingSQLTrackerStore",
+                                   "dialect": "sqlite", "db": str(work / "conversations.db")},
+                 "lock_store": locks.lock_store()}
+        env = {**BENCH_ENV, "SANIC_WORKERS": str(args.workers)}
+        actions = start_action_server(work)
+        rasa = start_rasa_server(latest_model(), actions.port, work, "default", env=env,
+                                 endpoints_extra=store)
+        _default_setup(rasa, actions, texts, args, report)
+
+
+def _default_setup(rasa: Server, actions: Server, texts: List[str], args: argparse.Namespace,
+                   report: Dict) -> None:
     try:
         actions.wait_until_up("/health")
         rasa.wait_until_up()
@@ -94,9 +116,12 @@ def default_setup(work: Path, texts: List[str], args: argparse.Namespace, report
         result = load([rasa.url], texts, args.senders, args.messages, "load-default")
         if spy is not None:
             spy.wait(timeout=120)
-        report["one_instance_default"] = {**result, "memory": memory_mb(rasa),
-                                          "action_server_memory": memory_mb(actions)}
-        print(line("one instance, default set-up (SQLite, in-memory locks)", result))
+        report["one_instance_default"] = {
+            **result, "workers": args.workers,
+            "memory": [process_memory_mb(pid) for pid in workers(rasa)] or [memory_mb(rasa)],
+            "starting_process_memory": memory_mb(rasa), "action_server_memory": memory_mb(actions)}
+        print(line(f"one instance, default set-up ({args.workers} workers, SQLite, Redis locks on a "
+                   "socket)", result))
         report["long_conversation"] = long_conversation(rasa.url, texts, args.turns)
         lc = report["long_conversation"]
         print(f"one conversation of {lc['turns']} turns: first ten {lc['first_10_median_ms']} ms, "
@@ -131,7 +156,8 @@ def two_instances(work: Path, texts: List[str], args: argparse.Namespace, report
 def markdown(report: Dict) -> str:
     one, two, lc = (report["one_instance_default"], report["two_instances_postgres_redis"],
                     report["long_conversation"])
-    rows = [("one instance, default set-up", one), ("two instances, PostgreSQL + Redis", two)]
+    rows = [(f"one instance, default set-up ({one.get('workers', 1)} Sanic workers)", one),
+            ("two instances, PostgreSQL + Redis", two)]
     lines = [f"# `make bench-load` ({report['date']})", "",
              f"{report['cores']} cores; {report['senders']} parents at once x {report['messages']} "
              "messages each, REST channel, texts from tests/nlu/heldout*.yml.", "",
@@ -142,7 +168,10 @@ def markdown(report: Dict) -> str:
         lines.append(f"| {label} | {r['per_s']:.1f} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} "
                      f"| {r['errors']} | " + ", ".join(f"{m['rss_mb']:.0f} MB (peak {m['peak_mb']:.0f})"
                                                      for m in memory) + " |")
-    lines += ["", f"Action server: {one['action_server_memory']['rss_mb']:.0f} MB.", "",
+    starting = one.get("starting_process_memory")
+    lines += ["", f"Action server: {one['action_server_memory']['rss_mb']:.0f} MB."
+              + (f" The default server's starting process, beside its workers: "
+                 f"{starting['rss_mb']:.0f} MB." if starting and one.get("workers", 1) > 1 else ""), "",
               f"One conversation of {lc['turns']} turns on the default set-up: median reply "
               f"{lc['first_10_median_ms']} ms over turns 1-10, {lc['last_10_median_ms']} ms over the "
               f"last ten (x{lc['ratio']}).", ""]
@@ -157,6 +186,8 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=20, help="messages each (default 20)")
     parser.add_argument("--turns", type=int, default=200, help="turns of the long conversation")
     parser.add_argument("--profile", action="store_true", help="flame graph into reports/")
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("SANIC_WORKERS") or 2),
+                        help="Sanic workers of the default set-up (default: make run's, 2)")
     args = parser.parse_args()
     texts = [text for pairs in heldout_sets().values() for text, _ in pairs]
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))

@@ -1,15 +1,18 @@
 """Two Rasa servers sharing PostgreSQL (conversations) and Redis (locks), one action server:
-50 parents at once, each turn sent to the other server, nothing lost, duplicated or reordered."""
+50 parents at once, each turn sent to the other server, nothing lost, duplicated or reordered.
+And `make run`'s own set-up: one server with two Sanic workers, SQLite, and the lock store's
+Redis on a socket (bot/locks.py)."""
 
 from __future__ import annotations
 
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.conftest import post_json, stored_tracker
 from tests.support.processes import start_rasa_server
-from tests.support.services import postgres_server, redis_server
+from tests.support.services import lock_redis, postgres_server, redis_server
 
 TURNS = ["is tiktok ok for my daughter, she's 12", "what about snapchat?",
          "how do i check who she is friends with", "thanks"]
@@ -57,3 +60,66 @@ def test_every_conversation_holds_every_turn_in_order_across_two_instances(two_i
         bot_texts = [e["text"] for e in tracker["events"] if e["event"] == "bot"]
         assert bot_texts == [m["text"] for reply in replies for m in reply], sender
         assert tracker["slots"]["app"] == "snapchat"
+
+
+@pytest.fixture(scope="module")
+def two_workers(model_path, servers, tmp_path_factory):
+    """The set-up `make run` starts: two Sanic workers, SQLite, locks in Redis on a socket."""
+    work = tmp_path_factory.mktemp("two-workers")
+    with lock_redis(work) as locks:
+        endpoints = {"tracker_store": {"type": "bot.storage.RedactingSQLTrackerStore",
+                                       "dialect": "sqlite", "db": str(work / "conversations.db")},
+                     "lock_store": locks.lock_store()}
+        server = start_rasa_server(model_path, servers["actions"].port, work, "two-workers",
+                                   env={"SANIC_WORKERS": "2"}, endpoints_extra=endpoints)
+        try:
+            server.wait_until_up()
+            yield server, locks
+        finally:
+            server.stop()
+
+
+def lock_writes(locks) -> int:
+    """How many SET commands the lock store's Redis has run (each lock taken or updated)."""
+    info = subprocess.run(["redis-cli", "-s", str(locks.socket), "info", "commandstats"],
+                          capture_output=True, text=True, check=True).stdout
+    line = next((x for x in info.splitlines() if x.startswith("cmdstat_set:")), "calls=0,")
+    return int(line.split("calls=")[1].split(",")[0])
+
+
+def test_two_workers_share_the_locks_and_keep_every_conversation_whole(two_workers):
+    server, locks = two_workers
+    workers = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True,
+                             text=True).stdout.split()
+    assert len(workers) == 2, "Rasa did not start two Sanic workers"
+    before = lock_writes(locks)
+    conversations = 30
+    with ThreadPoolExecutor(max_workers=conversations) as pool:
+        results = list(pool.map(lambda i: converse([server, server], i), range(conversations)))
+    assert lock_writes(locks) - before >= conversations * len(TURNS)
+    for sender, replies in results:
+        assert replies[1][0]["text"].startswith("Snapchat: ") and "Your child is 12" in replies[1][0]["text"]
+        tracker = stored_tracker(server, sender)
+        assert [e["text"] for e in tracker["events"] if e["event"] == "user"] == TURNS, sender
+        bot_texts = [e["text"] for e in tracker["events"] if e["event"] == "bot"]
+        assert bot_texts == [m["text"] for reply in replies for m in reply], sender
+
+
+def test_a_lock_taken_by_one_worker_is_seen_by_the_other(tmp_path):
+    import asyncio
+
+    from rasa.core.lock_store import LockStore
+    from rasa.utils.endpoints import EndpointConfig
+
+    with lock_redis(tmp_path) as locks:
+        config = locks.lock_store()
+        first, second = (LockStore.create(EndpointConfig(**config)) for _ in range(2))
+
+        async def hold() -> None:
+            async with first.lock("rest:parent"):
+                assert second.get_lock("rest:parent") is not None
+                assert second.get_lock("rest:parent").last_issued == 0
+            assert second.get_lock("rest:parent") is None
+
+        asyncio.run(hold())
+    assert oct(tmp_path.joinpath("redis").stat().st_mode)[-3:] == "700"

@@ -20,3 +20,31 @@ def test_the_server_gives_the_maths_libraries_one_thread_each():
                            check=True).stdout
     assert "openblas" in shown and "openmp" in shown, shown
     assert ", 2)" not in shown and ", 1)" in shown, shown
+
+
+def test_each_sanic_worker_gets_its_share_of_the_cores_for_the_encoder(monkeypatch):
+    from bot.nlu import sentence_embeddings
+
+    monkeypatch.setattr(sentence_embeddings.os, "cpu_count", lambda: 2)
+    monkeypatch.delenv("SANIC_WORKERS", raising=False)
+    assert sentence_embeddings.encoder_threads() == 2
+    monkeypatch.setenv("SANIC_WORKERS", "2")
+    assert sentence_embeddings.encoder_threads() == 1
+    monkeypatch.setenv("SANIC_WORKERS", "lots")
+    assert sentence_embeddings.encoder_threads() == 2
+
+
+def test_make_run_starts_its_lock_store_and_two_workers():
+    """The default set-up: endpoints.yml's lock store is the Redis `make run` starts, on a socket
+    only this user can open, and Rasa is started with two Sanic workers."""
+    import yaml
+
+    from bot.content import PROJECT_DIR
+    from bot.locks import SocketRedisLockStore, socket_path
+
+    lock_store = yaml.safe_load((PROJECT_DIR / "endpoints.yml").read_text())["lock_store"]
+    assert lock_store["type"] == f"{SocketRedisLockStore.__module__}.{SocketRedisLockStore.__name__}"
+    dry_run = subprocess.run(["make", "-n", "run"], cwd=PROJECT_DIR, capture_output=True, text=True,
+                             check=True).stdout
+    assert f"scripts/lock-redis.sh {socket_path(lock_store['socket']).relative_to(PROJECT_DIR)}" in dry_run
+    assert "SANIC_WORKERS=2 " in dry_run

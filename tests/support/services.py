@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
 
+from bot.content import PROJECT_DIR
 from tests.support.processes import free_port
 
 
@@ -114,6 +115,44 @@ class Redis:
 @contextlib.contextmanager
 def redis_server() -> Iterator[Redis]:
     server = Redis()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+class LockRedis:
+    """`make run`'s lock-store Redis (scripts/lock-redis.sh) on a socket in `folder`."""
+
+    def __init__(self, folder: Path) -> None:
+        self.socket = folder / "redis" / "locks.sock"
+        self.process: Optional[subprocess.Popen] = None
+
+    def lock_store(self) -> dict:
+        """The endpoints.yml `lock_store` section `make run` uses, with this socket."""
+        return {"type": "bot.locks.SocketRedisLockStore", "socket": str(self.socket)}
+
+    def start(self) -> None:
+        if not shutil.which("redis-server"):
+            raise RuntimeError("Redis is not installed: run `make services`.")
+        self.process = subprocess.Popen(["bash", str(PROJECT_DIR / "scripts" / "lock-redis.sh"),
+                                         str(self.socket)], stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while not self.socket.exists():
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError("The lock store's Redis did not start.")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def lock_redis(folder: Path) -> Iterator[LockRedis]:
+    server = LockRedis(folder)
     server.start()
     try:
         yield server
