@@ -57,12 +57,17 @@ def workers(server: Server) -> List[int]:
 
 
 def process_memory_mb(pid: int) -> Dict[str, float]:
+    """Resident memory (VmRSS), its peak (VmHWM), and the process's proportional share (Pss):
+    Sanic workers are forked from the process that starts them and share its pages until they
+    write to them, so their resident figures count the shared pages once each, Pss once in all."""
     fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            fields[name] = int(value.split()[0]) / 1024
-    return {"rss_mb": round(fields.get("VmRSS", 0.0), 1), "peak_mb": round(fields.get("VmHWM", 0.0), 1)}
+    for source in ("status", "smaps_rollup"):
+        for line in Path(f"/proc/{pid}/{source}").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM", "Pss"):
+                fields[name] = int(value.split()[0]) / 1024
+    return {"rss_mb": round(fields.get("VmRSS", 0.0), 1), "peak_mb": round(fields.get("VmHWM", 0.0), 1),
+            "pss_mb": round(fields.get("Pss", 0.0), 1)}
 
 
 def long_conversation(url: str, texts: List[str], turns: int) -> Dict[str, float]:
@@ -161,17 +166,21 @@ def markdown(report: Dict) -> str:
     lines = [f"# `make bench-load` ({report['date']})", "",
              f"{report['cores']} cores; {report['senders']} parents at once x {report['messages']} "
              "messages each, REST channel, texts from tests/nlu/heldout*.yml.", "",
-             "| set-up | messages/s | p50 ms | p95 ms | p99 ms | errors | resident memory per Rasa process |",
+             "| set-up | messages/s | p50 ms | p95 ms | p99 ms | errors | memory per Rasa process |",
              "|---|---|---|---|---|---|---|"]
     for label, r in rows:
         memory = r["memory"] if isinstance(r["memory"], list) else [r["memory"]]
         lines.append(f"| {label} | {r['per_s']:.1f} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} "
-                     f"| {r['errors']} | " + ", ".join(f"{m['rss_mb']:.0f} MB (peak {m['peak_mb']:.0f})"
-                                                     for m in memory) + " |")
+                     f"| {r['errors']} | " + ", ".join(
+                         f"{m['rss_mb']:.0f} MB (peak {m['peak_mb']:.0f}, own share {m.get('pss_mb', 0):.0f})"
+                         for m in memory) + " |")
     starting = one.get("starting_process_memory")
     lines += ["", f"Action server: {one['action_server_memory']['rss_mb']:.0f} MB."
               + (f" The default server's starting process, beside its workers: "
-                 f"{starting['rss_mb']:.0f} MB." if starting and one.get("workers", 1) > 1 else ""), "",
+                 f"{starting['rss_mb']:.0f} MB (own share {starting.get('pss_mb', 0):.0f} MB). "
+                 "Resident memory counts the pages a worker shares with the process it was forked "
+                 "from; the own shares add up to what the server takes."
+                 if starting and one.get("workers", 1) > 1 else ""), "",
               f"One conversation of {lc['turns']} turns on the default set-up: median reply "
               f"{lc['first_10_median_ms']} ms over turns 1-10, {lc['last_10_median_ms']} ms over the "
               f"last ten (x{lc['ratio']}).", ""]
