@@ -50,8 +50,9 @@ train: setup  ## train the model if the data, content or config changed
 	$(RASA) train --quiet --fixed-model-name assistant
 
 # Both cores: Rasa answers with two Sanic workers, which share each conversation's lock through the
-# lock store in endpoints.yml, a Redis of its own on a socket in var/redis (bot/locks.py). Each
-# worker holds the model (about 830 MB). SANIC_WORKERS=1 runs one.
+# lock store in endpoints.yml, a Redis of its own on a socket in var/redis (bot/locks.py); the
+# Messenger channel keeps what the workers must share there too (REDIS_SOCKET). Each worker holds
+# the model (about 450 MB of its own). SANIC_WORKERS=1 runs one.
 SANIC_WORKERS ?= 2
 LOCK_SOCKET := var/redis/locks.sock
 LOCK_REDIS := bash scripts/lock-redis.sh $(LOCK_SOCKET)
@@ -63,8 +64,8 @@ run: train redis  ## start the assistant (Rasa on 5005, actions on 5055); Ctrl-C
 	@trap 'kill 0' EXIT; \
 	$(LOCK_REDIS) & \
 	SANIC_HOST=127.0.0.1 $(RASA) run actions --port $(ACTIONS_PORT) --actions actions & \
-	SANIC_WORKERS=$(SANIC_WORKERS) WEBCHAT_ALLOWED_ORIGINS="$(WEBCHAT_ALLOWED_ORIGINS)" \
-	  $(BIN)/python -m bot.serve --port $(RASA_PORT) & \
+	SANIC_WORKERS=$(SANIC_WORKERS) REDIS_SOCKET=$(LOCK_SOCKET) \
+	  WEBCHAT_ALLOWED_ORIGINS="$(WEBCHAT_ALLOWED_ORIGINS)" $(BIN)/python -m bot.serve --port $(RASA_PORT) & \
 	until curl -sf localhost:$(RASA_PORT)/webhooks/rest/ >/dev/null; do sleep 1; done; \
 	echo; echo "The assistant is ready. Chat with it in a browser: http://localhost:$(RASA_PORT)/webchat/"; \
 	echo "or from the command line:"; \
@@ -107,7 +108,8 @@ serve: train redis  ## production: needs RASA_JWT_SECRET; ENDPOINTS=endpoints.pr
 	@trap 'kill 0' EXIT; \
 	$(if $(filter endpoints.yml,$(ENDPOINTS)),$(LOCK_REDIS) &) \
 	SANIC_HOST=$(ACTIONS_INTERFACE) $(RASA) run actions --port $(ACTIONS_PORT) --actions actions & \
-	SANIC_WORKERS=$(SANIC_WORKERS) $(BIN)/python -m bot.serve --interface $(RASA_INTERFACE) \
+	SANIC_WORKERS=$(SANIC_WORKERS) $(if $(filter endpoints.yml,$(ENDPOINTS)),REDIS_SOCKET=$(LOCK_SOCKET)) \
+	  $(BIN)/python -m bot.serve --interface $(RASA_INTERFACE) \
 	  --port $(RASA_PORT) --endpoints $(ENDPOINTS) --credentials credentials.yml & \
 	wait
 

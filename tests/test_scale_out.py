@@ -123,3 +123,25 @@ def test_a_lock_taken_by_one_worker_is_seen_by_the_other(tmp_path):
 
         asyncio.run(hold())
     assert oct(tmp_path.joinpath("redis").stat().st_mode)[-3:] == "700"
+
+
+def test_messenger_keeps_what_two_workers_share_in_the_lock_store_redis(tmp_path, monkeypatch):
+    """A message id handled by one worker is not handled again by the other (Meta posts it again
+    when its 200 was slow), and a handover to a person is seen by both."""
+    import asyncio
+
+    from bot.channels.messenger_state import RedisFlags, flags_from_environment
+
+    with lock_redis(tmp_path) as locks:
+        monkeypatch.delenv("REDIS_HOST", raising=False)
+        monkeypatch.setenv("REDIS_SOCKET", str(locks.socket))
+        first, second = flags_from_environment(), flags_from_environment()
+        assert isinstance(first, RedisFlags)
+
+        async def share() -> None:
+            assert await first.add_once("mid:1", 60)
+            assert not await second.add_once("mid:1", 60)
+            await first.set("handover:psid", 60)
+            assert await second.is_set("handover:psid")
+
+        asyncio.run(share())

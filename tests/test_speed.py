@@ -48,3 +48,4 @@ def test_make_run_starts_its_lock_store_and_two_workers():
                              check=True).stdout
     assert f"scripts/lock-redis.sh {socket_path(lock_store['socket']).relative_to(PROJECT_DIR)}" in dry_run
     assert "SANIC_WORKERS=2 " in dry_run
+    assert f"REDIS_SOCKET={socket_path(lock_store['socket']).relative_to(PROJECT_DIR)} " in dry_run

@@ -2,9 +2,11 @@
 posts a message again when it did not get its 200 in time) and conversations a person has taken
 over from the page's inbox. Plain values with a time to live.
 
-With several Rasa servers behind one page the memory must be shared: when REDIS_HOST is set (as
-for the Redis lock store, docs/deploy.md) it is kept in Redis (REDIS_PORT, REDIS_PASSWORD,
-database MESSENGER_REDIS_DB, default 2); otherwise in this server's memory, bounded.
+With several Rasa servers (or Sanic workers) behind one page the memory must be shared: when
+REDIS_HOST is set (as for the Redis lock store, docs/deploy.md) it is kept in Redis (REDIS_PORT,
+REDIS_PASSWORD, database MESSENGER_REDIS_DB, default 2); when REDIS_SOCKET is set, in the Redis on
+that Unix socket (`make run` and `make serve` set it to their lock store's, for their two
+workers); otherwise in this server's memory, bounded.
 Also here: the force's office hours (data/content/office_hours.yml), a plain function of the time.
 """
 
@@ -65,10 +67,14 @@ class MemoryFlags:
 class RedisFlags:
     """The same, in Redis, shared by every server of the page."""
 
-    def __init__(self, host: str, port: int, password: Optional[str], db: int) -> None:
+    def __init__(self, host: str, port: int, password: Optional[str], db: int,
+                 socket: Optional[str] = None) -> None:
         import redis.asyncio
 
-        self._redis = redis.asyncio.Redis(host=host, port=port, password=password or None, db=db)
+        if socket:
+            self._redis = redis.asyncio.Redis(unix_socket_path=socket, db=db)
+        else:
+            self._redis = redis.asyncio.Redis(host=host, port=port, password=password or None, db=db)
 
     async def add_once(self, key: str, ttl: float) -> bool:
         return bool(await self._redis.set(key, b"1", ex=int(ttl), nx=True))
@@ -84,12 +90,15 @@ class RedisFlags:
 
 
 def flags_from_environment() -> MemoryFlags | RedisFlags:
-    host = os.environ.get("REDIS_HOST")
-    if not host:
+    host, socket = os.environ.get("REDIS_HOST"), os.environ.get("REDIS_SOCKET")
+    if not host and not socket:
         return MemoryFlags()
     logger.info("Messenger: message ids and handovers kept in Redis (shared by every server).")
-    return RedisFlags(host, int(os.environ.get("REDIS_PORT") or 6379),
-                      os.environ.get("REDIS_PASSWORD"), int(os.environ.get("MESSENGER_REDIS_DB") or 2))
+    from bot.locks import socket_path
+
+    return RedisFlags(host or "", int(os.environ.get("REDIS_PORT") or 6379),
+                      os.environ.get("REDIS_PASSWORD"), int(os.environ.get("MESSENGER_REDIS_DB") or 2),
+                      socket=str(socket_path(socket)) if socket and not host else None)
 
 
 @dataclass(frozen=True)
