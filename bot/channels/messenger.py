@@ -25,9 +25,7 @@ import asyncio
 import hmac
 import logging
 import os
-import time
 import zlib
-from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 import aiohttp
@@ -98,24 +96,6 @@ class MessengerOutput(OutputChannel):
             await self.post(recipient_id, payload)
 
 
-class SeenSenders:
-    """When this server last greeted each sender with the privacy notice (bounded, in memory:
-    after a restart a returning parent sees the notice once more, which does no harm)."""
-
-    def __init__(self, size: int = 50_000) -> None:
-        self._seen: OrderedDict[str, float] = OrderedDict()
-        self._size = size
-
-    def needs_notice(self, sender: str, now: Optional[float] = None) -> bool:
-        """Whether the sender is new, or back after NOTICE_AGAIN_AFTER (and note them as seen)."""
-        now = time.monotonic() if now is None else now
-        last = self._seen.pop(sender, None)
-        self._seen[sender] = now
-        if len(self._seen) > self._size:
-            self._seen.popitem(last=False)
-        return last is None or now - last > NOTICE_AGAIN_AFTER
-
-
 class MessengerInput(FacebookInput):
     """Rasa's Facebook channel with SHA-256 signatures, secrets from the environment, an answer to
     Meta at once, and a person when it matters."""
@@ -138,7 +118,6 @@ class MessengerInput(FacebookInput):
                  fb_access_token: Optional[Text]) -> None:
         super().__init__(fb_verify, fb_secret, fb_access_token)
         self.enabled = bool(fb_verify and fb_secret and fb_access_token)
-        self.seen = SeenSenders()
         self.flags = flags_from_environment() if self.enabled else None
         self.office_hours = load_office_hours()
         self.rate_limit = sender_rate_limit()
@@ -242,8 +221,12 @@ class MessengerInput(FacebookInput):
         if not self.rate_limit.allow(sender):
             await output.send_text(sender, system["too_many"])
             return
-        if self.seen.needs_notice(sender):
+        # The privacy notice for a new parent, or one back after NOTICE_AGAIN_AFTER without a
+        # message (kept with the flags, so that every worker and server agrees).
+        if await self.flags.add_once(f"notice:{sender}", NOTICE_AGAIN_AFTER):
             await output.send_text(sender, system["messenger_privacy"])
+        else:
+            await self.flags.set(f"notice:{sender}", NOTICE_AGAIN_AFTER)
         if kind != "text":
             reply = {"sticker": "messenger_sticker", "link": "messenger_link_not_read"}.get(
                 kind, "no_images")
