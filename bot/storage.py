@@ -266,7 +266,7 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             # journal is a write-ahead log: `make run`'s two workers read while the other writes,
             # and a turn's commit waits for one flush to disk instead of three (still every one).
             @sa.event.listens_for(self.engine, "connect")
-            def secure_delete(connection: Any, _record: Any) -> None:
+            def sqlite_settings(connection: Any, _record: Any) -> None:
                 connection.execute("PRAGMA secure_delete = ON")
                 connection.execute("PRAGMA journal_mode = WAL")
 
