@@ -59,6 +59,14 @@ def test_each_kind_of_missed_message_gets_its_help(servers, new_sender, story, t
         assert load_catalogue()[app].name in reply, reply
 
 
+@pytest.mark.parametrize("text", ["my son", "my daughter", "my child", "my kid", "the kids"])
+def test_a_parent_starting_a_sentence_is_not_sent_to_a_hand_off(servers, text):
+    """Two words say too little: the model alone read "my child" as a worry about an offender."""
+    from bot.topics import handoff_topics
+
+    assert parse(servers["rasa"], text)["intent"]["name"] not in handoff_topics()
+
+
 def test_stories_cover_every_failure_kind():
     """Meeting now, abuse material, a suspected predator, a threat today, named services, a person
     in a position of trust, someone's own thoughts, long and formal messages, other Englishes,
@@ -133,7 +141,7 @@ def test_apps_first_and_services_by_name(text, model_topic, apps, topic, confide
 
 
 DETECTOR_CONFIG = {"threshold": 0.95, "unsure_threshold": 0.5, "candidates": 3, "min_words": 3,
-                   "veto_below": 0.5, "calm_threshold": 0.25}
+                   "calm_threshold": 0.75}
 
 
 @pytest.mark.parametrize("model_topic, ranking, probability, topic", [
@@ -156,15 +164,16 @@ def test_an_unsure_model_with_a_handoff_among_its_candidates_hands_off(model_top
                                              "model_intent": model_topic}
 
 
-def test_two_words_the_model_half_read_as_a_hand_off_become_did_you_mean():
-    message = parsed("my son", "grooming_concern", ["grooming_concern", "greet"])
-    message.set(INTENT, {"name": "grooming_concern", "confidence": 0.34})
-    reroute(message, 0.2, handoff_topics(), DETECTOR_CONFIG)
-    assert message.get(INTENT)["name"] == "nlu_fallback"
-    for text, confidence in (("my son", 0.8), ("my son has a question", 0.34)):
+def test_two_words_the_detector_does_not_read_as_a_disclosure_become_did_you_mean():
+    for confidence in (0.34, 0.8):  # however sure the model was of "my son"
+        message = parsed("my son", "grooming_concern", ["grooming_concern", "greet"])
+        message.set(INTENT, {"name": "grooming_concern", "confidence": confidence})
+        reroute(message, 0.3, handoff_topics(), DETECTOR_CONFIG)
+        assert message.get(INTENT)["name"] == "nlu_fallback"
+    for text, probability in (("sextortion help", 0.9), ("my son has a question", 0.3)):
         kept = parsed(text, "grooming_concern", ["grooming_concern", "greet"])
-        kept.set(INTENT, {"name": "grooming_concern", "confidence": confidence})
-        reroute(kept, 0.2, handoff_topics(), DETECTOR_CONFIG)
+        kept.set(INTENT, {"name": "grooming_concern", "confidence": 0.8})
+        reroute(kept, probability, handoff_topics(), DETECTOR_CONFIG)
         assert kept.get(INTENT)["name"] == "grooming_concern"
 
 

@@ -12,9 +12,10 @@ What it does with the answer, after the intent model and the FallbackClassifier:
   "could you put that another way";
 - the model chose a calm topic but the detector is at least `threshold` sure this is a
   disclosure: the message goes to the hand-off the model ranked highest;
-- a message of one or two words that the model half-chose a hand-off for (under `veto_below`) and
-  the detector reads as calm (under `calm_threshold`): "did you mean...?", with the hand-off among
-  the choices.
+- a message of one or two words that the model read as a hand-off but the detector does not
+  (under `calm_threshold`): "did you mean...?", with the hand-off among the choices. Two words
+  say too little for the model alone ("my son", "my child" read as hand-offs once the data
+  named sons and daughters in disclosures often enough).
 A calm question sent to a hand-off is a failure too, so both thresholds are set from the measured
 false alarms (docs/understanding.md has the figures). What it did is in the parse result under
 `danger_detector`, for review. The safety net runs after it, so a matched pattern still wins.
@@ -58,11 +59,10 @@ def reroute(message: Message, probability: float, handoffs: frozenset, config: D
     top = intent.get("name")
     message.set(DETECTOR_KEY, {"probability": round(float(probability), 4)}, add_to_output=True)
     short = len((message.get(TEXT) or "").split()) < config["min_words"]
-    if short and top in handoffs and float(intent.get("confidence") or 0.0) < config["veto_below"] \
-            and probability < config["calm_threshold"]:
-        # Two words the model half-read as a hand-off and the detector as calm ("my son"): "did
-        # you mean...?" with the hand-off among the choices, rather than a false alarm. (On
-        # longer messages this cost hand-offs on real parents' letters: recall comes first.)
+    if short and top in handoffs and probability < config["calm_threshold"]:
+        # Two words the model read as a hand-off and the detector does not ("my son"): "did you
+        # mean...?" with the hand-off among the choices, rather than a false alarm. (On longer
+        # messages this cost hand-offs on real parents' letters: recall comes first.)
         message.set(INTENT, {"name": FALLBACK, "confidence": float(intent.get("confidence") or 0.0)},
                     add_to_output=True)
         message.set(DETECTOR_KEY, {"probability": round(float(probability), 4), "calm": True,
@@ -113,10 +113,10 @@ class DangerDetector(GraphComponent):
             "unsure_threshold": 0.6,  # an unsure model with a hand-off among its candidates
             "candidates": 3,
             "min_words": 3,  # shorter messages are left to the model and the safety net
-            # A hand-off the model chose with less confidence than this, for a message the detector
-            # gives less than calm_threshold, becomes "did you mean...?".
-            "veto_below": 0.5,
-            "calm_threshold": 0.25,
+            # A hand-off the model chose for a one- or two-word message that the detector gives
+            # less than this becomes "did you mean...?" (every short hand-off in our sets: 0.9+;
+            # "my child" 0.70, read by the model as a worry about an offender).
+            "calm_threshold": 0.75,
             "max_iter": 2000,
             "random_state": 42,
         }
