@@ -358,6 +358,8 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
                 if (cached is not None and latest is not None and cached.latest_id == latest
                         and len(cached.tracker.events) == cached.stored):
                     tracker, stored = cached.tracker, cached.stored
+                elif self._caught_up(session, key, cached, latest):
+                    tracker, stored = cached.tracker, cached.stored
                 else:
                     self._cache.pop(key, None)
                     tracker, stored, latest = self._read_session(session, sender_id)
@@ -367,6 +369,25 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
                 return self._start_new_session(key, tracker)
             self._remember(key, CachedConversation(latest, stored, tracker))
             return tracker
+
+    def _caught_up(self, session: Any, key: str, cached: Optional[CachedConversation],
+                   latest: Optional[int]) -> bool:
+        """Bring a remembered conversation up to date with the events another worker or server
+        stored after it, reading only those (with two workers, each turn goes to either): False,
+        for a full read, when one of them starts a new session or anything else does not add up."""
+        if (cached is None or latest is None or cached.latest_id is None
+                or latest <= cached.latest_id or len(cached.tracker.events) != cached.stored):
+            return False
+        rows = session.query(self.SQLEvent).filter(
+            self.SQLEvent.sender_id == key, self.SQLEvent.id > cached.latest_id).order_by(
+            self.SQLEvent.id).limit(self.session_events + 1).all()
+        if (not rows or rows[-1].id != latest
+                or any(row.type_name == SessionStarted.type_name for row in rows)):
+            return False
+        for row in rows:
+            cached.tracker.update(Event.from_parameters(json.loads(row.data)))
+        cached.stored, cached.latest_id = cached.stored + len(rows), latest
+        return True
 
     def _read_session(self, session: Any, sender_id: Text
                       ) -> Tuple[Optional[DialogueStateTracker], int, Optional[int]]:

@@ -213,18 +213,36 @@ def test_a_conversation_under_way_is_not_cut(tmp_path):
     assert len(asyncio.run(store.retrieve("asking")).events) == len(tracker.events)
 
 
-def test_a_remembered_conversation_is_read_again_when_another_server_changed_it(tmp_path):
-    """Two servers on one database: each answers from memory only while the newest stored
-    event is its own."""
+def test_a_remembered_conversation_catches_up_with_what_another_server_stored(tmp_path):
+    """Two servers (or workers) on one database: each answers from memory while the newest stored
+    event is its own, else reads only the events stored since, and the conversation is the same
+    as a full read of it."""
     first, second = long_conversation_store(tmp_path / "c.db"), long_conversation_store(tmp_path / "c.db")
     saved = one_turn(first, "shared", "hello")
     assert asyncio.run(first.retrieve("shared")) is saved  # unchanged: from memory
-    one_turn(second, "shared", "from the other server")
+    other = one_turn(second, "shared", "from the other server")
+    other.update(SlotSet("app", "roblox"))
+    asyncio.run(second.save(other))
     again = asyncio.run(first.retrieve("shared"))
-    assert again is not saved
+    assert again is saved  # brought up to date, not rebuilt
     assert [e.text for e in again.events if isinstance(e, UserUttered)] == [
         "hello", "from the other server"]
+    assert again.get_slot("app") == "roblox"
+    fresh = asyncio.run(long_conversation_store(tmp_path / "c.db").retrieve("shared"))
+    assert [e.as_dict() for e in again.events] == [e.as_dict() for e in fresh.events]
     one_turn(first, "shared", "third")
     stored = asyncio.run(second.retrieve_full_tracker("shared"))
     assert [e.text for e in stored.events if isinstance(e, UserUttered)] == [
         "hello", "from the other server", "third"]
+
+
+def test_a_new_session_started_by_another_server_is_read_in_full(tmp_path):
+    first, second = (long_conversation_store(tmp_path / "c.db", session_events=4),
+                     long_conversation_store(tmp_path / "c.db", session_events=4))
+    saved = one_turn(first, "long", "hello")
+    for turn in range(3):  # past session_events: the other server starts a new session
+        one_turn(second, "long", f"turn {turn}")
+    again = asyncio.run(first.retrieve("long"))
+    assert again is not saved
+    fresh = asyncio.run(long_conversation_store(tmp_path / "c.db").retrieve("long"))
+    assert [e.as_dict() for e in again.events] == [e.as_dict() for e in fresh.events]
