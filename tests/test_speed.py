@@ -49,3 +49,30 @@ def test_make_run_starts_its_lock_store_and_two_workers():
     assert f"scripts/lock-redis.sh {socket_path(lock_store['socket']).relative_to(PROJECT_DIR)}" in dry_run
     assert "SANIC_WORKERS=2 " in dry_run
     assert f"REDIS_SOCKET={socket_path(lock_store['socket']).relative_to(PROJECT_DIR)} " in dry_run
+
+
+def test_action_server_replies_are_checked_as_rasa_checks_them_with_one_validator():
+    import jsonschema
+    import pytest
+    from rasa.core.actions.action import RemoteAction
+    from sanic import Sanic
+
+    from bot import action_replies
+    from bot.channels.server import configure
+
+    schema = RemoteAction.action_response_format_spec()
+    good = {"events": [{"event": "slot", "name": "app", "value": "roblox"}],
+            "responses": [{"text": "Roblox: ..."}]}
+    bad = {"events": "not a list", "responses": [{"text": 3}]}
+    jsonschema.validate(good, schema)
+    with pytest.raises(jsonschema.ValidationError) as rasa_says:
+        jsonschema.validate(bad, schema)
+    action_replies.reply_validator.cache_clear()
+    assert action_replies.validate_action_result(None, good) is True
+    with pytest.raises(jsonschema.ValidationError) as we_say:
+        action_replies.validate_action_result(None, bad)
+    assert we_say.value.message.startswith(rasa_says.value.message)
+    assert "custom-actions" in we_say.value.message
+    assert action_replies.reply_validator.cache_info().misses == 1  # built once
+    configure(Sanic("speed-test"))
+    assert RemoteAction._validate_action_result is action_replies.validate_action_result

@@ -9,7 +9,8 @@ It sets:
   they are read;
 - how long a client may take to send its request (REQUEST_TIMEOUT) and keep an idle connection
   open (KEEP_ALIVE_TIMEOUT), so slow clients cannot hold connections;
-- how long the server waits for the action server (bot/action_timeout.py);
+- how long the server waits for the action server (bot/action_timeout.py), and its replies'
+  format checked with a validator built once (bot/action_replies.py);
 - the log filter that keeps what parents type out of the log (bot/logs.py).
 
 A reverse proxy in front (docs/deploy.md) sets the same body limit, so this is the second line.
@@ -22,7 +23,7 @@ import os
 
 from sanic import Sanic
 
-from bot import action_timeout, logs
+from bot import action_replies, action_timeout, logs
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ def configure(app: Sanic, _loop: object = None) -> None:
     app.config.REQUEST_TIMEOUT = REQUEST_TIMEOUT
     app.config.KEEP_ALIVE_TIMEOUT = KEEP_ALIVE_TIMEOUT
     limit = action_timeout.apply()
+    action_replies.apply()
     logs.install()
     logger.info("Requests limited to %d bytes; action server calls to %.0f s.",
                 app.config.REQUEST_MAX_SIZE, limit)
