@@ -49,13 +49,6 @@ def memory_mb(server: Server) -> Dict[str, float]:
     return process_memory_mb(server.process.pid)
 
 
-def workers(server: Server) -> List[int]:
-    """The process ids of a Rasa server's Sanic workers (its children; none with one worker)."""
-    found = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True,
-                           text=True).stdout.split()
-    return [int(pid) for pid in found]
-
-
 def process_memory_mb(pid: int) -> Dict[str, float]:
     """Resident memory (VmRSS), its peak (VmHWM), and the process's proportional share (Pss):
     Sanic workers are forked from the process that starts them and share its pages until they
@@ -123,7 +116,7 @@ def _default_setup(rasa: Server, actions: Server, texts: List[str], args: argpar
             spy.wait(timeout=120)
         report["one_instance_default"] = {
             **result, "workers": args.workers,
-            "memory": [process_memory_mb(pid) for pid in workers(rasa)] or [memory_mb(rasa)],
+            "memory": [process_memory_mb(pid) for pid in rasa.workers()] or [memory_mb(rasa)],
             "starting_process_memory": memory_mb(rasa), "action_server_memory": memory_mb(actions)}
         print(line(f"one instance, default set-up ({args.workers} workers, SQLite, Redis locks on a "
                    "socket)", result))

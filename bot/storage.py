@@ -354,11 +354,7 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             with self.session_scope() as session:
                 latest = self._latest_id(session, key)
                 cached = self._cache.get(key)
-                # Unchanged by another server or a purge, and no turn failed before its save.
-                if (cached is not None and latest is not None and cached.latest_id == latest
-                        and len(cached.tracker.events) == cached.stored):
-                    tracker, stored = cached.tracker, cached.stored
-                elif self._caught_up(session, key, cached, latest):
+                if self._up_to_date(session, key, cached, latest):
                     tracker, stored = cached.tracker, cached.stored
                 else:
                     self._cache.pop(key, None)
@@ -370,14 +366,18 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             self._remember(key, CachedConversation(latest, stored, tracker))
             return tracker
 
-    def _caught_up(self, session: Any, key: str, cached: Optional[CachedConversation],
-                   latest: Optional[int]) -> bool:
-        """Bring a remembered conversation up to date with the events another worker or server
-        stored after it, reading only those (with two workers, each turn goes to either): False,
-        for a full read, when one of them starts a new session or anything else does not add up."""
+    def _up_to_date(self, session: Any, key: str, cached: Optional[CachedConversation],
+                    latest: Optional[int]) -> bool:
+        """Whether the remembered conversation is the stored one: unchanged since this server
+        saved it (and no turn failed before its save), or brought up to date with the events
+        another worker or server stored after it, reading only those (with two workers, each turn
+        goes to either). False, for a full read, when one of them starts a new session or
+        anything else does not add up."""
         if (cached is None or latest is None or cached.latest_id is None
-                or latest <= cached.latest_id or len(cached.tracker.events) != cached.stored):
+                or latest < cached.latest_id or len(cached.tracker.events) != cached.stored):
             return False
+        if latest == cached.latest_id:
+            return True
         rows = session.query(self.SQLEvent).filter(
             self.SQLEvent.sender_id == key, self.SQLEvent.id > cached.latest_id).order_by(
             self.SQLEvent.id).limit(self.session_events + 1).all()

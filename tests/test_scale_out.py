@@ -89,9 +89,7 @@ def lock_writes(locks) -> int:
 
 def test_two_workers_share_the_locks_and_keep_every_conversation_whole(two_workers):
     server, locks = two_workers
-    workers = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True,
-                             text=True).stdout.split()
-    assert len(workers) == 2, "Rasa did not start two Sanic workers"
+    assert len(server.workers()) == 2, "Rasa did not start two Sanic workers"
     before = lock_writes(locks)
     conversations = 30
     with ThreadPoolExecutor(max_workers=conversations) as pool:

@@ -68,6 +68,12 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def workers(self) -> List[int]:
+        """The process ids of its Sanic workers (its children; none with one worker)."""
+        found = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,
+                               text=True).stdout.split()
+        return [int(pid) for pid in found]
+
     def wait_until_up(self, path: str = READY_PATH, timeout: float = 180) -> float:
         """Wait until `path` answers; return the seconds since the process started."""
         deadline = time.monotonic() + timeout
