@@ -100,6 +100,25 @@ def test_no_outside_set_message_or_close_variant_is_in_the_training_data():
     assert close == []
 
 
+def test_the_outside_set_has_a_second_readers_labels_and_their_agreed_part_is_scored(tmp_path):
+    """Every outside-set message carries a second reader's blind label (a topic of the catalogue),
+    and `outside_agreed` holds exactly the messages both readers gave the same topic."""
+    from bot.staff import evaluation
+
+    examples = yaml.safe_load((NLU_TESTS / "outside.yml").read_text())["examples"]
+    assert {e["second_reader"] for e in examples} <= set(load_topics())
+    sets = {s.name: s.examples for s in evaluation.labelled_sets()}
+    agreed = [(e["text"], e["topic"]) for e in examples if e["second_reader"] == e["topic"]]
+    assert sets["outside_agreed"] == agreed and 100 <= len(agreed) < len(examples)
+
+    planted = tmp_path / "two_readers.yml"
+    planted.write_text(yaml.safe_dump({"examples": [
+        {"text": "a", "topic": "screen_time", "second_reader": "screen_time"},
+        {"text": "b", "topic": "screen_time", "second_reader": "family_agreement"},
+        {"text": "c", "topic": "greet"}]}))
+    assert evaluation.agreed_labels(planted) == [("a", "screen_time")]
+
+
 def parsed(text: str, intent: str, ranking: List[str], apps: Tuple[str, ...] = (),
            confidence: float = 0.5) -> Message:
     """A message as the intent model leaves it."""

@@ -3,7 +3,8 @@
 The sets, side by side, each beside a plain TF-IDF + logistic regression trained on the same data:
 - our own held-out messages (tests/nlu/heldout*.yml), written in the voice of the training data,
   so they flatter us;
-- questions real parents wrote on public pages (tests/nlu/outside.yml), collected verbatim;
+- questions real parents wrote on public pages (tests/nlu/outside.yml), collected verbatim, and
+  the part of them whose topic a second reader, labelling blind, chose too ("outside_agreed");
 - any other labelled file given with `--set` (such as the team's field sample, which stays outside
   the repository).
 For each: topic accuracy (the intent /model/parse returns, so "not understood" is a miss), top-3,
@@ -67,10 +68,24 @@ def read_labelled(path: Path) -> List[Tuple[str, str]]:
         raise content.ContentError(f"{path}: each example needs a text and a topic ({error!r}).") from error
 
 
+def agreed_labels(path: Path) -> List[Tuple[str, str]]:
+    """(text, topic) pairs of a labelled file whose `second_reader` (a second annotator's blind
+    label) is the same topic: the messages whose label two readers agree on."""
+    rows = (content.read_yaml(path) or {}).get("examples") or []
+    return [(str(row["text"]), str(row["topic"])) for row in rows
+            if isinstance(row, dict) and row.get("second_reader") == row.get("topic")]
+
+
 def labelled_sets(extra: Sequence[Path] = ()) -> List[LabelledSet]:
-    """Our held-out files, the outside set, and any extra labelled files."""
-    paths = [*sorted(HELDOUT_DIR.glob("heldout*.yml")), HELDOUT_DIR / "outside.yml", *extra]
-    return [LabelledSet(path.stem, path, read_labelled(path)) for path in paths if path.exists()]
+    """Our held-out files, the outside set (and the part of it two readers labelled alike), and
+    any extra labelled files."""
+    outside = HELDOUT_DIR / "outside.yml"
+    ours = [*sorted(HELDOUT_DIR.glob("heldout*.yml")), outside]
+    sets = [LabelledSet(path.stem, path, read_labelled(path)) for path in ours if path.exists()]
+    agreed = agreed_labels(outside) if outside.exists() else []
+    if agreed:
+        sets.append(LabelledSet("outside_agreed", outside, agreed))
+    return sets + [LabelledSet(path.stem, path, read_labelled(path)) for path in extra if path.exists()]
 
 
 @lru_cache(maxsize=1)
@@ -321,7 +336,8 @@ def sets_markdown(sets: Dict[str, Dict[str, object]]) -> List[str]:
     names = list(sets)
     lines = ["## Every set side by side", "",
              "heldout and heldout_blind are our own, written in the voice of the training data; "
-             "outside is real parents' questions from public pages (tests/nlu/outside.yml); "
+             "outside is real parents' questions from public pages (tests/nlu/outside.yml), and "
+             "outside_agreed the part of it whose topic a second reader chose too, blind; "
              "any other set was given with --set.", "",
              "| | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     for key, label, form in SET_COLUMNS:
