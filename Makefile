@@ -72,11 +72,16 @@ run: train redis  ## start the assistant (Rasa on 5005, actions on 5055); Ctrl-C
 	echo "  curl -s localhost:$(RASA_PORT)/webhooks/rest/webhook -d '{\"sender\":\"me\",\"message\":\"is fortnite ok?\"}'"; \
 	echo "Press Ctrl-C to stop."; wait
 
+# The assistant as `make run` starts it (one worker), and Rasa's terminal chat on its REST channel,
+# which sends each answer's messages one by one (`rasa shell` prints an answer's further messages
+# as JSON: bot/content.py, as_response).
 shell: train redis  ## chat in the terminal
 	@trap 'kill 0' EXIT; \
 	$(LOCK_REDIS) & \
-	$(RASA) run actions --port $(ACTIONS_PORT) --actions actions >/dev/null 2>&1 & \
-	$(RASA) shell
+	SANIC_HOST=127.0.0.1 $(RASA) run actions --port $(ACTIONS_PORT) --actions actions >/dev/null 2>&1 & \
+	SANIC_WORKERS=1 REDIS_SOCKET=$(LOCK_SOCKET) $(BIN)/python -m bot.serve --port $(RASA_PORT) >/dev/null 2>&1 & \
+	until curl -sf localhost:$(RASA_PORT)/webhooks/rest/ >/dev/null; do sleep 1; done; \
+	$(BIN)/python -m bot shell --url http://localhost:$(RASA_PORT)
 
 services:  ## install PostgreSQL, Redis and Chromium (Debian packages) if missing, for the tests
 	bash scripts/install-test-deps.sh

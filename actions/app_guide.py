@@ -27,9 +27,8 @@ class ActionAppGuide(SafeAction):
     def __init__(self) -> None:
         self.catalogue = load_catalogue()
         self.answers = content.load_answers()
-        contacts = content.load_contacts()
-        self.general = {topic: [{"response": name} for name in
-                                self.answers[topic].response_names(contacts)]
+        # An answer is one response, however many messages it has (bot/content.py, as_response).
+        self.general = {topic: [{"response": content.response_name(topic)}]
                         for topic in ("app_safety", "parental_controls")}
 
     def name(self) -> str:

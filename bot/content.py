@@ -48,11 +48,6 @@ class Answer:
     # (the `concern_about` slot is "themselves"): `when_worried_about_themselves:` in the file.
     themselves: Optional[Answer] = None
 
-    def response_names(self, contacts: Mapping[str, str]) -> List[str]:
-        """The Rasa response names for this answer's messages, in the order they are sent."""
-        count = len(rendered_messages(self, {}, contacts, with_buttons=False))
-        return [response_name(self.topic, index) for index in range(count)]
-
 
 # "Was this helpful?" (data/content/system.yml), after advice and app answers.
 ASK_HELPFUL = "utter_ask_helpful"
@@ -60,9 +55,39 @@ THEMSELVES_KEY = "when_worried_about_themselves"
 THEMSELVES_CONDITION = {"type": "slot", "name": "concern_about", "value": "themselves"}
 
 
-def response_name(topic: str, index: int = 0) -> str:
-    """`utter_<topic>` for the first message of an answer, `utter_<topic>_2` for the second, ..."""
-    return f"utter_{topic}" if index == 0 else f"utter_{topic}_{index + 1}"
+# An answer of several chat messages is one Rasa response: the first message, with the others
+# under `custom: {messages: [...]}`. One response is one action, and every action the assistant
+# takes costs a policy prediction (about 1.2 ms each); our channels send the parts one by one
+# (`chat_messages`).
+MORE_MESSAGES = "messages"
+# What a chat message is made of; any other key of a message from Rasa (utter_action, ...) is
+# about the whole response, and every part keeps it.
+MESSAGE_PARTS = ("text", "buttons", "image", "attachment", "quick_replies", "elements", "custom")
+
+
+def response_name(topic: str) -> str:
+    """`utter_<topic>`: the response that sends a topic's answer, all its messages."""
+    return f"utter_{topic}"
+
+
+def as_response(messages: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """An answer's chat messages as one Rasa response (the first, carrying the others)."""
+    first = dict(messages[0])
+    if len(messages) > 1:
+        first["custom"] = {MORE_MESSAGES: [dict(m) for m in messages[1:]]}
+    return first
+
+
+def chat_messages(message: Mapping[str, Any]) -> List[Dict[str, Any]]:
+    """The chat messages a message from Rasa stands for, in order: itself, then any further
+    messages of its answer (`as_response`). Any other custom payload is left as it is."""
+    custom = message.get("custom")
+    more = custom.get(MORE_MESSAGES) if isinstance(custom, Mapping) and len(custom) == 1 else None
+    if not isinstance(more, list) or not all(isinstance(m, Mapping) for m in more):
+        return [dict(message)]
+    about = {key: value for key, value in message.items() if key not in MESSAGE_PARTS}
+    first = {key: value for key, value in message.items() if key != "custom"}
+    return [first] + [{**about, **part} for part in more]
 
 
 def read_yaml(path: Path) -> Any:
@@ -188,7 +213,6 @@ def rendered_messages(
     answer: Answer,
     answers: Mapping[str, Answer],
     contacts: Mapping[str, str],
-    with_buttons: bool = True,
 ) -> List[Dict[str, Any]]:
     """The chat messages of an answer: placeholders filled, links and buttons at the end.
 
@@ -207,7 +231,7 @@ def rendered_messages(
             messages[-1]["text"] += "\n\n" + more
         else:
             messages.append({"text": more})
-    if answer.next and with_buttons:
+    if answer.next:
         messages[-1]["buttons"] = buttons_for(answer.next, answers)
     return messages
 
@@ -217,7 +241,8 @@ def domain_responses(
     contacts: Mapping[str, str],
     system_messages: Mapping[str, Mapping[str, Any]],
 ) -> Dict[str, List[Dict[str, Any]]]:
-    """Rasa domain `responses` for every curated answer (one per message) and system message."""
+    """Rasa domain `responses`: one for every curated answer (all its messages, `as_response`)
+    and one for every system message."""
     responses: Dict[str, List[Dict[str, Any]]] = {
         f"utter_{name}": [
             {**message, "text": fill_placeholders(message["text"], contacts, f"{SYSTEM_FILE}: {name}")}
@@ -226,13 +251,11 @@ def domain_responses(
     }
     for answer in answers.values():
         messages = rendered_messages(answer, answers, contacts)
+        if not messages:
+            continue
         variants = rendered_messages(answer.themselves, answers, contacts) if answer.themselves else []
-        if variants and len(variants) != len(messages):
-            raise ContentError(f"{answer.path}: '{answer.topic}' {THEMSELVES_KEY} renders "
-                               f"{len(variants)} messages, the answer {len(messages)}: keep the "
-                               "links about as long in both, or move one to the other message.")
-        for index, message in enumerate(messages):
-            # Rasa's conditional response variations: the first when the slot says so.
-            conditional = [{**variants[index], "condition": [THEMSELVES_CONDITION]}] if variants else []
-            responses[response_name(answer.topic, index)] = conditional + [message]
+        # Rasa's conditional response variations: the first when the slot says so.
+        conditional = ([{**as_response(variants), "condition": [THEMSELVES_CONDITION]}]
+                       if variants else [])
+        responses[response_name(answer.topic)] = conditional + [as_response(messages)]
     return responses

@@ -2,15 +2,15 @@
 
 Configured in config.yml (`importers:`), so `rasa train`, `rasa data validate`, `rasa test` and
 `rasa shell` all see the same responses. For every answer it adds:
-- the responses `utter_<topic>`, `utter_<topic>_2`, ... (one per chat message), and
-- the rule "when a parent asks about <topic>, send those messages" (then "Was this helpful?" for
-  advice and app topics), unless data/rules already has a rule of its own for that topic
-  (hand-offs do: they add a custom action after the messages).
+- the response `utter_<topic>`: all the answer's chat messages in one response (the first, with
+  the others under `custom`, which our channels send one by one: bot/content.py, `as_response`),
+  so that sending an answer is one action, one policy prediction, however many messages it has;
+- the rule "when a parent asks about <topic>, send it" (then "Was this helpful?" for advice and
+  app topics), unless data/rules already has a rule of its own for that topic (hand-offs do: they
+  add a custom action after the answer).
 
-Hand-written rules and stories name an answer by its first response only (`utter_<topic>`): the
-importer adds the rest (`utter_<topic>_2`, ...), so they never depend on how many messages an
-answer has, and a comms officer can split or join an answer's messages without touching them.
-`python -m bot generated` prints what it adds.
+Rules and stories name an answer by `utter_<topic>` alone, so a comms officer can split or join
+an answer's messages without touching them. `python -m bot generated` prints what it adds.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Set, Text, Union
 
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import UserUttered
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
 from rasa.shared.core.training_data.structures import RuleStep, StoryGraph
 from rasa.shared.importers.rasa import RasaFileImporter
@@ -37,17 +37,16 @@ def rated_topics() -> Set[str]:
 
 
 def answer_rules(
-    answers: Dict[str, content.Answer], contacts: Dict[str, str], skip: Set[str],
+    answers: Dict[str, content.Answer], skip: Set[str],
     rated: Set[str] = frozenset(),
 ) -> Dict[str, list]:
     """Rules, as Rasa's YAML structure, that send each answer when its topic is asked about,
     then, for the `rated` topics, ask whether it helped."""
     rules = []
-    for topic, answer in sorted(answers.items()):
+    for topic in sorted(answers):
         if topic in skip:
             continue
-        steps: List[Dict[str, str]] = [{"intent": topic}]
-        steps += [{"action": name} for name in answer.response_names(contacts)]
+        steps: List[Dict[str, str]] = [{"intent": topic}, {"action": content.response_name(topic)}]
         if topic in rated:
             steps.append({"action": ASK_HELPFUL})
         rules.append({"rule": f"answer {topic}", "steps": steps})
@@ -65,26 +64,6 @@ def topics_with_own_rules(graph: StoryGraph) -> Set[str]:
         if first_user is not None and first_user.intent_name:
             topics.add(first_user.intent_name)
     return topics
-
-
-def with_whole_answers(graph: StoryGraph, answers: Dict[str, content.Answer],
-                       contacts: Dict[str, str]) -> StoryGraph:
-    """The graph with every `utter_<topic>` step followed by the rest of that answer's messages."""
-    rest = {names[0]: names[1:] for names in
-            (answer.response_names(contacts) for answer in answers.values()) if len(names) > 1}
-    for step in graph.story_steps:
-        conditions = getattr(step, "condition_events_indices", set()) or set()
-        first = max(conditions, default=-1) + 1  # a rule's conditions stay as they are
-        events = list(step.events[:first])
-        for index, event in enumerate(step.events[first:], start=first):
-            events.append(event)
-            following = step.events[index + 1] if index + 1 < len(step.events) else None
-            name = getattr(event, "action_name", None)
-            if isinstance(event, ActionExecuted) and name in rest and not (
-                    isinstance(following, ActionExecuted) and following.action_name == rest[name][0]):
-                events += [ActionExecuted(more) for more in rest[name]]
-        step.events = events
-    return graph
 
 
 class ContentImporter(RasaFileImporter):
@@ -122,11 +101,10 @@ class ContentImporter(RasaFileImporter):
 
     @cached_method
     def get_stories(self, exclusion_percentage: Optional[int] = None) -> StoryGraph:
-        """The stories and rules in data/ (each answer sent whole), plus a rule for each answer
-        without one."""
-        answers, contacts = self._content()
-        graph = with_whole_answers(super().get_stories(exclusion_percentage), answers, contacts)
-        generated = answer_rules(answers, contacts, skip=topics_with_own_rules(graph),
+        """The stories and rules in data/, plus a rule for each answer without one."""
+        answers, _ = self._content()
+        graph = super().get_stories(exclusion_percentage)
+        generated = answer_rules(answers, skip=topics_with_own_rules(graph),
                                  rated=rated_topics())
         reader = YAMLStoryReader(self.get_domain(), source_name="data/content/answers")
         return graph.merge(StoryGraph(reader.read_from_parsed_yaml(generated)))

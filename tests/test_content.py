@@ -141,23 +141,33 @@ def test_a_contact_without_a_source_or_a_review_date_is_caught(contacts, tmp_pat
     assert check_contact_sources(contacts, dt.date.today()) == []
 
 
-def test_rules_name_an_answer_once_and_training_sends_it_whole():
-    """A hand-written rule names `utter_<topic>`; the importer adds the answer's other messages,
-    so the trained rule sends every message, in order, however many the answer has."""
+def test_an_answer_is_one_response_and_our_channels_send_its_messages_one_by_one():
+    """`utter_<topic>` holds every message of the answer (the first, the others under `custom`),
+    so a rule sends a whole answer with one action; chat_messages gives the messages back in
+    order, each keeping what Rasa says about the response, and leaves other messages alone."""
     from rasa.shared.core.events import ActionExecuted
 
     from bot.importer import ContentImporter
 
+    answers, contacts = content.load_answers(), content.load_contacts()
+    responses = content.domain_responses(answers, contacts, content.load_system_messages())
+    written = content.rendered_messages(answers["sextortion"], answers, contacts)
+    assert len(written) >= 2
+    sent = content.chat_messages({**responses["utter_sextortion"][-1], "utter_action": "utter_sextortion"})
+    assert [m["text"] for m in sent] == [m["text"] for m in written]
+    assert all(m["utter_action"] == "utter_sextortion" and "custom" not in m for m in sent)
+    assert not any(name.startswith("utter_sextortion_") for name in responses)
+    other = {"text": "hi", "custom": {"messages": [{"text": "x"}], "kind": "other"}}
+    assert content.chat_messages(other) == [other]
+
     importer = ContentImporter(str(content.PROJECT_DIR / "config.yml"),
                                str(content.PROJECT_DIR / "domain.yml"),
                                [str(content.PROJECT_DIR / "data")])
-    contacts, answers = content.load_contacts(), content.load_answers()
     for step in importer.get_stories().story_steps:
         actions = [e.action_name for e in step.events
                    if isinstance(e, ActionExecuted) and e.action_name != "..."]
         if step.block_name == "sextortion - what to do now, then the questions":
-            assert actions[:3] == answers["sextortion"].response_names(contacts)
-            assert len(actions[:3]) == 3 and actions[3] == "triage_form"
+            assert actions[:2] == ["utter_sextortion", "triage_form"]
             break
     else:
         raise AssertionError("the sextortion rule is not in the training data")

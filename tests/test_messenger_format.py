@@ -26,7 +26,8 @@ def every_message():
                              [str(PROJECT_DIR / "data")]).get_domain()
     for name, variations in domain.responses.items():
         for message in variations:
-            yield name, message
+            for part in content.chat_messages(message):  # each message of an answer, as sent
+                yield name, part
     for app in load_catalogue().values():
         for age in (None, 8, 15):
             for message in app_answer(app, age, ANSWERS):

@@ -35,6 +35,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import content
 from bot.channels import server
 from bot.channels.messenger_events import page_events, signature_is_valid
 from bot.channels.messenger_format import messenger_messages
@@ -92,8 +93,9 @@ class MessengerOutput(OutputChannel):
         action = str(message.get("utter_action") or "")
         self.sent_handoff |= action.startswith(HANDOFF_RESPONSES)
         self.asked_for_person |= action.startswith(PERSON_RESPONSE)
-        for payload in messenger_messages(message):
-            await self.post(recipient_id, payload)
+        for part in content.chat_messages(message):  # an answer's messages, one by one
+            for payload in messenger_messages(part):
+                await self.post(recipient_id, payload)
 
 
 class MessengerInput(FacebookInput):

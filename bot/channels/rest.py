@@ -175,6 +175,15 @@ class SystemMessages:
         return self._messages[name]
 
 
+class AnswerCollector(CollectingOutputChannel):
+    """Rasa's collecting channel, with each answer's messages as separate replies (an answer is
+    one Rasa response: bot/content.py, `as_response`)."""
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        for part in content.chat_messages(message):
+            await super().send_response(recipient_id, part)
+
+
 @dataclass
 class Turn:
     """What one message got: the replies to show, and the HTTP status to send them with."""
@@ -203,7 +212,7 @@ async def handle_message(
     """Run one parent message through the assistant and return what to show them."""
     text, was_cut = cut_to_length(text)
     sender = conversation_id(channel, sender)
-    collector = CollectingOutputChannel()
+    collector = AnswerCollector()
     failed = False
     with watching_store() as store:
         try:

@@ -44,7 +44,6 @@ ACCEPTED_VALIDATE_WARNINGS = {
     "The utterance 'utter_default' is not used in any story or rule.",
     # The general app checklist, sent by action_app_guide for an app not in the catalogue.
     "The utterance 'utter_app_safety' is not used in any story or rule.",
-    "The utterance 'utter_app_safety_2' is not used in any story or rule.",
     # Sent by the custom action action_suggest_topics (actions/suggest_topics.py).
     "The utterance 'utter_suggest_topics' is not used in any story or rule.",
     # Asked by triage_form (Rasa forms ask with utter_ask_<slot>; the validator does not know).

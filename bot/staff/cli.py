@@ -95,15 +95,16 @@ def _generated(args: argparse.Namespace) -> int:
     from bot.importer import answer_rules, rated_topics, topics_with_own_rules
 
     answers, contacts = content.load_answers(), content.load_contacts()
-    print("# The responses bot/importer.py adds to domain.yml, and where their words are written:")
-    for _, answer in sorted(answers.items()):
+    print("# The responses bot/importer.py adds to domain.yml (one per answer, all its chat "
+          "messages), and where their words are written:")
+    for topic, answer in sorted(answers.items()):
         where = answer.path.relative_to(PROJECT_DIR)
-        print(f"#   {', '.join(answer.response_names(contacts))}: {where}")
-    print("# Hand-written rules and stories name only the first (utter_<topic>); the rest follow.")
+        count = len(content.rendered_messages(answer, answers, contacts))
+        print(f"#   {content.response_name(topic)} ({count} message{'s' * (count != 1)}): {where}")
     print("# The rules it adds, one per answer that data/rules has no rule for:")
     written = RasaFileImporter(str(PROJECT_DIR / "config.yml"), str(PROJECT_DIR / "domain.yml"),
                                [str(PROJECT_DIR / "data")]).get_stories()
-    print(yaml.safe_dump(answer_rules(answers, contacts, topics_with_own_rules(written),
+    print(yaml.safe_dump(answer_rules(answers, topics_with_own_rules(written),
                                       rated_topics()),
                          sort_keys=False, allow_unicode=True), end="")
     return 0
@@ -183,6 +184,20 @@ def _new_topic(args: argparse.Namespace) -> int:
     for path in written:
         print(f"  {path}")
     print("then run: python -m bot check")
+    return 0
+
+
+def _shell(args: argparse.Namespace) -> int:
+    """Rasa's terminal chat, against our REST channel (`make shell` starts the server): it sends
+    each answer's messages one by one, where `rasa shell`'s own channel would print the further
+    messages of an answer as JSON."""
+    import asyncio
+    import uuid
+
+    from rasa.core.channels.console import record_messages
+
+    asyncio.run(record_messages(f"shell-{uuid.uuid4().hex[:12]}", server_url=args.url,
+                                use_response_stream=False))
     return 0
 
 
@@ -290,6 +305,13 @@ def main(argv: Optional[List[str]] = None) -> int:
                                 "Signed with RASA_JWT_SECRET, or the secret in var/api-secret.")
     token.add_argument("--days", type=float, default=1, help="how long it is valid (default: 1)")
     token.set_defaults(run=_api_token)
+
+    shell = commands.add_parser("shell", help="chat with a running assistant in the terminal",
+                                description="Type a message, see the replies; /stop ends. `make "
+                                "shell` starts the assistant and this.")
+    shell.add_argument("--url", default="http://localhost:5005",
+                       help="the assistant's address (default: http://localhost:5005)")
+    shell.set_defaults(run=_shell)
 
     new_topic = commands.add_parser("new-topic", help="start a new topic to fill in",
                                     description="Adds the intent to domain.yml and creates the "

@@ -210,11 +210,10 @@ def check_catalogue(apps: Mapping[str, App], allowed_domains: List[str]) -> List
 
 
 def check_rules(answers: Mapping[str, content.Answer], contacts: Mapping[str, str]) -> List[Problem]:
-    """Rules and stories written by hand name an answer by its first response only
-    (`utter_<topic>`; bot/importer.py adds the rest), so they never depend on how many messages
-    an answer has. A rule for a topic with an answer must send it (or run an action that does)."""
-    later = {name: topic for topic, answer in answers.items()
-             for name in answer.response_names(contacts)[1:]}
+    """Rules and stories written by hand name an answer by `utter_<topic>` alone: it sends all
+    the answer's messages (bot/importer.py), so they never depend on how many messages an answer
+    has. A rule for a topic with an answer must send it (or run an action that does)."""
+    numbered = re.compile(r"utter_(\w+)_\d+")
     problems: List[Problem] = []
     for path in sorted([*RULES_DIR.glob("*.yml"), *STORIES_DIR.glob("*.yml")]):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -223,11 +222,12 @@ def check_rules(answers: Mapping[str, content.Answer], contacts: Mapping[str, st
             steps = block.get("steps") or []
             for step in steps:
                 action = str(step.get("action", ""))
-                if action in later:
+                older = numbered.fullmatch(action)
+                if older and older.group(1) in answers:
                     problems.append(Problem(
                         path, line_containing(path, f"action: {action}"),
-                        f"'{name}' names {action}: name only utter_{later[action]}, the first "
-                        f"message of the answer; the others follow by themselves"))
+                        f"'{name}' names {action}: name only utter_{older.group(1)}, which sends "
+                        "every message of the answer"))
             topic = steps[0].get("intent") if steps and "rule" in block else None
             if block.get("condition") or topic not in answers:
                 continue  # for one situation only; the topic's own rule sends the answer

@@ -97,10 +97,9 @@ def reply_texts() -> Dict[str, str]:
     texts: Dict[str, List[str]] = defaultdict(list)
     for name, variants in responses.items():
         topic = name[len("utter_"):]
-        base = topic.rsplit("_", 1)[0] if topic.rsplit("_", 1)[-1].isdigit() else topic
-        for variant in variants:
-            texts[base].append(variant.get("text", ""))
-            texts[base] += [b["title"] + " " + b["payload"] for b in variant.get("buttons") or []]
+        for message in (m for variant in variants for m in content.chat_messages(variant)):
+            texts[topic].append(message.get("text", ""))
+            texts[topic] += [b["title"] + " " + b["payload"] for b in message.get("buttons") or []]
     texts["nlu_fallback"] = texts.get("did_not_understand", [])
     return {topic: "\n".join(parts) for topic, parts in texts.items()}
 
