@@ -295,18 +295,23 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
 
     def _add(self, session: Any, key: str, events: Iterator[Event]) -> Tuple[int, Optional[int]]:
         """Add events to the database session, each redacted once; return how many, and the
-        database id of the last."""
-        count, row = 0, None
+        database id of the last.
+
+        One multi-row INSERT of plain rows (Rasa adds an ORM object per event, which SQLAlchemy
+        then inserts one by one to learn its id: 1.2 ms of a turn's CPU). The newest id is then
+        this conversation's highest: its lock keeps any other writer out meanwhile."""
+        known = self._known()
+        rows = []
         for event in events:
-            data = redacted_event(event.as_dict(), self._known())
-            row = self.SQLEvent(
-                sender_id=key, type_name=event.type_name, timestamp=data.get("timestamp"),
-                intent_name=(data.get("parse_data") or {}).get("intent", {}).get("name"),
-                action_name=data.get("name"), data=json.dumps(data))
-            session.add(row)
-            count += 1
-        session.flush()
-        return count, (row.id if row is not None else None)
+            data = redacted_event(event.as_dict(), known)
+            rows.append({
+                "sender_id": key, "type_name": event.type_name, "timestamp": data.get("timestamp"),
+                "intent_name": (data.get("parse_data") or {}).get("intent", {}).get("name"),
+                "action_name": data.get("name"), "data": json.dumps(data)})
+        if not rows:
+            return 0, None
+        session.execute(self.SQLEvent.__table__.insert(), rows)
+        return len(rows), self._latest_id(session, key)
 
     def _session_count(self, session: Any, sender_id: Text) -> int:
         return self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
