@@ -57,6 +57,8 @@ class ActionAppGuide(SafeAction):
         for message in messages:
             dispatcher.utter_message(**message)
         # Asked here rather than by the rule: if the action fails, nobody is asked to rate an
-        # apology (SafeAction replaces what was said).
-        dispatcher.utter_message(response=content.ASK_HELPFUL)
+        # apology (SafeAction replaces what was said). The general answers' responses ask it
+        # themselves, as every advice and app answer does (bot/importer.py).
+        if not any(messages is general for general in self.general.values()):
+            dispatcher.utter_message(response=content.ASK_HELPFUL)
         return [SlotSet("app", app.id if app else None)]

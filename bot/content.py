@@ -13,7 +13,7 @@ import os
 import string
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import AbstractSet, Any, Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
@@ -56,9 +56,9 @@ THEMSELVES_CONDITION = {"type": "slot", "name": "concern_about", "value": "thems
 
 
 # An answer of several chat messages is one Rasa response: the first message, with the others
-# under `custom: {messages: [...]}`. One response is one action, and every action the assistant
-# takes costs a policy prediction (about 1.2 ms each); our channels send the parts one by one
-# (`chat_messages`).
+# (and "Was this helpful?" after advice and app answers) under `custom: {messages: [...]}`. One
+# response is one action, and every action the assistant takes costs a policy prediction (about
+# 1.2 ms each); our channels send the parts one by one (`chat_messages`).
 MORE_MESSAGES = "messages"
 # What a chat message is made of; any other key of a message from Rasa (utter_action, ...) is
 # about the whole response, and every part keeps it.
@@ -240,19 +240,23 @@ def domain_responses(
     answers: Mapping[str, Answer],
     contacts: Mapping[str, str],
     system_messages: Mapping[str, Mapping[str, Any]],
+    rated: AbstractSet[str] = frozenset(),
 ) -> Dict[str, List[Dict[str, Any]]]:
-    """Rasa domain `responses`: one for every curated answer (all its messages, `as_response`)
-    and one for every system message."""
+    """Rasa domain `responses`: one for every curated answer (all its messages, `as_response`,
+    ending with "Was this helpful?" for the `rated` topics) and one for every system message."""
     responses: Dict[str, List[Dict[str, Any]]] = {
         f"utter_{name}": [
             {**message, "text": fill_placeholders(message["text"], contacts, f"{SYSTEM_FILE}: {name}")}
         ]
         for name, message in system_messages.items()
     }
+    ask = [responses[ASK_HELPFUL][0]] if rated and ASK_HELPFUL in responses else []
     for answer in answers.values():
         messages = rendered_messages(answer, answers, contacts)
         if not messages:
             continue
+        if answer.topic in rated:
+            messages += ask
         variants = rendered_messages(answer.themselves, answers, contacts) if answer.themselves else []
         # Rasa's conditional response variations: the first when the slot says so.
         conditional = ([{**as_response(variants), "condition": [THEMSELVES_CONDITION]}]

@@ -2,12 +2,12 @@
 
 Configured in config.yml (`importers:`), so `rasa train`, `rasa data validate`, `rasa test` and
 `rasa shell` all see the same responses. For every answer it adds:
-- the response `utter_<topic>`: all the answer's chat messages in one response (the first, with
-  the others under `custom`, which our channels send one by one: bot/content.py, `as_response`),
-  so that sending an answer is one action, one policy prediction, however many messages it has;
-- the rule "when a parent asks about <topic>, send it" (then "Was this helpful?" for advice and
-  app topics), unless data/rules already has a rule of its own for that topic (hand-offs do: they
-  add a custom action after the answer).
+- the response `utter_<topic>`: all the answer's chat messages in one response, then "Was this
+  helpful?" for advice and app topics (the first message, with the others under `custom`, which
+  our channels send one by one: bot/content.py, `as_response`), so that sending an answer is one
+  action, one policy prediction, however many messages it has;
+- the rule "when a parent asks about <topic>, send it", unless data/rules already has a rule of
+  its own for that topic (hand-offs do: they add a custom action after the answer).
 
 Rules and stories name an answer by `utter_<topic>` alone, so a comms officer can split or join
 an answer's messages without touching them. `python -m bot generated` prints what it adds.
@@ -29,26 +29,19 @@ from bot.topics import load_topics
 
 # Answers followed by "Was this helpful?": advice and app topics, not small talk or hand-offs.
 RATED_KINDS = ("advice", "app")
-ASK_HELPFUL = content.ASK_HELPFUL
 
 
 def rated_topics() -> Set[str]:
     return {t.id for t in load_topics().values() if t.kind in RATED_KINDS}
 
 
-def answer_rules(
-    answers: Dict[str, content.Answer], skip: Set[str],
-    rated: Set[str] = frozenset(),
-) -> Dict[str, list]:
-    """Rules, as Rasa's YAML structure, that send each answer when its topic is asked about,
-    then, for the `rated` topics, ask whether it helped."""
+def answer_rules(answers: Dict[str, content.Answer], skip: Set[str]) -> Dict[str, list]:
+    """Rules, as Rasa's YAML structure, that send each answer when its topic is asked about."""
     rules = []
     for topic in sorted(answers):
         if topic in skip:
             continue
         steps: List[Dict[str, str]] = [{"intent": topic}, {"action": content.response_name(topic)}]
-        if topic in rated:
-            steps.append({"action": ASK_HELPFUL})
         rules.append({"rule": f"answer {topic}", "steps": steps})
     return {"version": "3.1", "rules": rules}
 
@@ -90,7 +83,7 @@ class ContentImporter(RasaFileImporter):
         domain = super().get_domain()
         answers, contacts = self._content()
         system_messages = content.load_system_messages(self._system_file)
-        responses = content.domain_responses(answers, contacts, system_messages)
+        responses = content.domain_responses(answers, contacts, system_messages, rated_topics())
         clashes = sorted(set(responses) & set(domain.responses))
         if clashes:
             raise content.ContentError(
@@ -104,7 +97,6 @@ class ContentImporter(RasaFileImporter):
         """The stories and rules in data/, plus a rule for each answer without one."""
         answers, _ = self._content()
         graph = super().get_stories(exclusion_percentage)
-        generated = answer_rules(answers, skip=topics_with_own_rules(graph),
-                                 rated=rated_topics())
+        generated = answer_rules(answers, skip=topics_with_own_rules(graph))
         reader = YAMLStoryReader(self.get_domain(), source_name="data/content/answers")
         return graph.merge(StoryGraph(reader.read_from_parsed_yaml(generated)))

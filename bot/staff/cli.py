@@ -97,15 +97,17 @@ def _generated(args: argparse.Namespace) -> int:
     answers, contacts = content.load_answers(), content.load_contacts()
     print("# The responses bot/importer.py adds to domain.yml (one per answer, all its chat "
           "messages), and where their words are written:")
+    rated = rated_topics()
     for topic, answer in sorted(answers.items()):
         where = answer.path.relative_to(PROJECT_DIR)
         count = len(content.rendered_messages(answer, answers, contacts))
-        print(f"#   {content.response_name(topic)} ({count} message{'s' * (count != 1)}): {where}")
+        then = ', then "Was this helpful?"' if topic in rated else ""
+        print(f"#   {content.response_name(topic)} ({count} message{'s' * (count != 1)}{then}): "
+              f"{where}")
     print("# The rules it adds, one per answer that data/rules has no rule for:")
     written = RasaFileImporter(str(PROJECT_DIR / "config.yml"), str(PROJECT_DIR / "domain.yml"),
                                [str(PROJECT_DIR / "data")]).get_stories()
-    print(yaml.safe_dump(answer_rules(answers, topics_with_own_rules(written),
-                                      rated_topics()),
+    print(yaml.safe_dump(answer_rules(answers, topics_with_own_rules(written)),
                          sort_keys=False, allow_unicode=True), end="")
     return 0
 

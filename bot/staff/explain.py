@@ -8,7 +8,6 @@ and no stored conversation.
 from __future__ import annotations
 
 import asyncio
-import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -47,11 +46,17 @@ def rule_for(intent: str) -> Optional[str]:
 def words_of(actions: List[str], entities: List[Dict[str, Any]]) -> List[str]:
     """Where the words of the reply are written: answer entries, system messages, the app entry
     and the contacts their placeholders use, each as path:line."""
+    from bot.importer import rated_topics
+
     answers, system = content.load_answers(), content.load_system_messages()
     found: List[str] = []
     placeholders: List[str] = []
+    rated = rated_topics()
+    # An advice or app answer's response ends with "Was this helpful?" (bot/importer.py).
+    actions = [more for action in actions for more in (
+        [action, content.ASK_HELPFUL] if action.removeprefix("utter_") in rated else [action])]
     for action in actions:
-        name = re.sub(r"_\d+$", "", action.removeprefix("utter_"))
+        name = action.removeprefix("utter_")
         if action.startswith("utter_") and name in answers:
             answer = answers[name]
             line = f"{where(answer.path, line_of(answer.path, name))}  the answer '{name}'"
