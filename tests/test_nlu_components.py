@@ -162,3 +162,31 @@ def test_features_unlike_the_training_ones_are_refused():
     with pytest.raises(ValueError, match="different kinds of features"):
         scorer.probabilities(None, None)
     np.testing.assert_allclose(scorer.probabilities(None, np.ones((1, 4))), [[1 / 3] * 3])
+
+
+def test_features_of_gives_what_rasas_combined_sentence_features_give():
+    """features_of reads the sentence features without Rasa's deep copy of every feature: the
+    same matrices, the two count-vector featurizers side by side in the order they were added."""
+    import scipy.sparse
+    from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, TEXT
+    from rasa.shared.nlu.training_data.features import Features
+
+    from bot.nlu.intent_classifier import features_of
+
+    rng = np.random.default_rng(7)
+    messages = []
+    for tokens in (3, 8):
+        message = Message(data={TEXT: "some words here"})
+        for origin, width in (("words", 40), ("characters", 90)):
+            sequence = scipy.sparse.random(tokens, width, density=0.2, format="coo", random_state=1)
+            sentence = scipy.sparse.random(1, width, density=0.3, format="coo", random_state=tokens)
+            message.add_features(Features(sequence, FEATURE_TYPE_SEQUENCE, TEXT, origin))
+            message.add_features(Features(sentence, FEATURE_TYPE_SENTENCE, TEXT, origin))
+        message.add_features(Features(rng.random((1, 384)), FEATURE_TYPE_SENTENCE, TEXT, "minilm"))
+        messages.append(message)
+    sparse, dense = features_of(messages)
+    expected_sparse = scipy.sparse.vstack(
+        [scipy.sparse.csr_matrix(m.get_sparse_features(TEXT)[1].features) for m in messages])
+    expected_dense = np.vstack([m.get_dense_features(TEXT)[1].features for m in messages])
+    assert sparse.shape == (2, 130) and (sparse != expected_sparse).nnz == 0
+    assert np.array_equal(dense, expected_dense)
