@@ -123,3 +123,51 @@ def test_story_turns_a_stored_conversation_into_a_test_that_rasa_accepts(model_p
                                "tests/stories/from_conversations.yml"], cwd=project, env=env,
                               capture_output=True, text=True, check=False, timeout=600)
     assert validate.returncode == 0, (validate.stdout + validate.stderr)[-3000:]
+
+
+def test_the_terminal_chat_shows_an_answers_messages_as_messages(servers):
+    """`make shell`'s chat (`python -m bot shell`, on a terminal): every message of an answer is
+    shown as text, "Was this helpful?" as its buttons, and no JSON (Rasa's own `rasa shell` prints
+    an answer's later messages as the JSON its response carries them in)."""
+    import os
+    import pty
+    import select
+
+    answers, contacts = content.load_answers(), content.load_contacts()
+    messages = content.rendered_messages(answers["screen_time"], answers, contacts)
+    assert len(messages) >= 2
+    terminal, child_end = pty.openpty()
+    shell = subprocess.Popen([str(BIN / "python"), "-m", "bot", "shell", "--url", servers["rasa"].url],
+                             stdin=child_end, stdout=child_end, stderr=child_end, cwd=PROJECT_DIR)
+    os.close(child_end)
+    shown = b""
+
+    def read_until(marker: bytes, seconds: float = 60) -> str:
+        nonlocal shown
+        deadline = time.monotonic() + seconds
+        while marker not in shown and time.monotonic() < deadline:
+            if select.select([terminal], [], [], 0.5)[0]:
+                try:
+                    shown += os.read(terminal, 65536)
+                except OSError:  # the chat ended
+                    break
+        return re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", shown.decode(errors="replace"))
+
+    try:
+        read_until(b"Your input")
+        os.write(terminal, b"how much screen time should a 9 year old have\r")
+        text = read_until(b"Was this helpful")
+        os.write(terminal, b"\r")  # "Yes"
+        text = read_until(b"Thank you for letting us know")
+        os.write(terminal, b"/stop\r")
+    finally:
+        try:
+            shell.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            shell.kill()
+        os.close(terminal)
+    flat = " ".join(text.split())
+    for message in messages:
+        assert " ".join(message["text"].split())[:80] in flat
+    assert "Thank you for letting us know" in flat
+    assert '"custom"' not in flat and '"messages"' not in flat
