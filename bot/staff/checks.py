@@ -44,6 +44,9 @@ ACCEPTED_VALIDATE_WARNINGS = {
     "The utterance 'utter_default' is not used in any story or rule.",
     # The general app checklist, sent by action_app_guide for an app not in the catalogue.
     "The utterance 'utter_app_safety' is not used in any story or rule.",
+    # Sent by action_app_guide after an app's own answer; every other advice or app answer
+    # carries "Was this helpful?" inside its own response (bot/importer.py).
+    "The utterance 'utter_ask_helpful' is not used in any story or rule.",
     # Sent by the custom action action_suggest_topics (actions/suggest_topics.py).
     "The utterance 'utter_suggest_topics' is not used in any story or rule.",
     # Asked by triage_form (Rasa forms ask with utter_ask_<slot>; the validator does not know).
