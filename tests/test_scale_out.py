@@ -5,6 +5,7 @@ Redis on a socket (bot/locks.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
@@ -126,6 +127,56 @@ def test_a_lock_taken_by_one_worker_is_seen_by_the_other(tmp_path):
 
         asyncio.run(hold())
     assert oct(tmp_path.joinpath("redis").stat().st_mode)[-3:] == "700"
+
+
+@pytest.mark.parametrize("served", ["socket", "network"])
+def test_workers_taking_one_conversations_lock_at_once_never_share_it(tmp_path, served):
+    """Four lock stores (as four workers) take tickets for one conversation at the same moment:
+    every ticket is different, only one holds the lock at a time, and none waits for an expiry.
+    (Rasa's RedisLockStore read the lock and wrote it back in separate steps: 277 different
+    tickets out of 800, and two workers inside the lock at once.)"""
+    import asyncio
+    import threading
+
+    from rasa.core.lock_store import LockStore
+    from rasa.utils.endpoints import EndpointConfig
+
+    with contextlib.ExitStack() as stack:
+        if served == "socket":
+            config = stack.enter_context(lock_redis(tmp_path)).lock_store()
+        else:
+            config = stack.enter_context(redis_server()).lock_store()
+        stores = [LockStore.create(EndpointConfig(**config)) for _ in range(4)]
+        tickets, holding, most, count = [], [0], [0], threading.Lock()
+
+        def take_tickets(store) -> None:
+            for _ in range(100):
+                ticket = store.issue_ticket("rest:race", 60)
+                with count:
+                    tickets.append(ticket)
+
+        async def turns(store) -> None:
+            for _ in range(20):
+                async with store.lock("rest:turns", lock_lifetime=5, wait_time_in_seconds=0.001):
+                    with count:
+                        holding[0] += 1
+                        most[0] = max(most[0], holding[0])
+                    await asyncio.sleep(0.001)
+                    with count:
+                        holding[0] -= 1
+
+        for work in (take_tickets, lambda store: asyncio.run(turns(store))):
+            threads = [threading.Thread(target=work, args=(store,)) for store in stores]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        assert len(tickets) == 400 and len(set(tickets)) == 400
+        assert most[0] == 1
+        assert stores[0].get_lock("rest:turns") is None  # the last turn's cleanup removed it
+        for ticket in tickets:
+            stores[1].cleanup("rest:race", ticket)
+        assert stores[0].get_lock("rest:race") is None
 
 
 def test_messenger_keeps_what_two_workers_share_in_the_lock_store_redis(tmp_path, monkeypatch):

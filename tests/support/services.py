@@ -98,7 +98,8 @@ class Redis:
 
     def lock_store(self) -> dict:
         """The endpoints.yml `lock_store` section for this server."""
-        return {"type": "redis", "url": "127.0.0.1", "port": self.port, "db": 1}
+        return {"type": "bot.locks.AtomicRedisLockStore", "url": "127.0.0.1", "port": self.port,
+                "db": 1}
 
     def start(self) -> None:
         self.process = subprocess.Popen(
