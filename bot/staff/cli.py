@@ -11,6 +11,7 @@
   report      what parents ask and how it is going: one page with charts (--out DIR)
   messenger-setup  the page's Messenger greeting, Get Started button and menu (--dry-run)
   api-token   a token for Rasa's HTTP API (Authorization: Bearer ...), signed with RASA_JWT_SECRET
+  shell       chat with a running assistant in the terminal (`make shell` starts both)
 """
 
 from __future__ import annotations
