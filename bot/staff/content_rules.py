@@ -209,7 +209,7 @@ def check_catalogue(apps: Mapping[str, App], allowed_domains: List[str]) -> List
     return problems
 
 
-def check_rules(answers: Mapping[str, content.Answer], contacts: Mapping[str, str]) -> List[Problem]:
+def check_rules(answers: Mapping[str, content.Answer]) -> List[Problem]:
     """Rules and stories written by hand name an answer by `utter_<topic>` alone: it sends all
     the answer's messages (bot/importer.py), so they never depend on how many messages an answer
     has. A rule for a topic with an answer must send it (or run an action that does)."""
