@@ -16,7 +16,8 @@ It runs Rasa's own `rasa run` in this process, adding:
   they load. A message's sums are far too small to share out, and the library's second thread
   spun on the other core after each one: under `make bench-load` it burnt 19.5 ms of CPU per
   message, against 24 ms for all the server's real work. ONNX Runtime keeps its own threads.
-  A variable already set wins.
+  A variable already set wins;
+- models run node after node (bot/graph_runner.py) instead of through dask's scheduler.
 """
 
 from __future__ import annotations
@@ -81,6 +82,10 @@ def main(arguments: Optional[List[str]] = None) -> None:
 
     quiet_warnings()
     from rasa.__main__ import main as rasa_main
+
+    from bot import graph_runner
+
+    graph_runner.apply()
 
     # Rasa's command line parser reads sys.argv; the process's own command line (what `ps`
     # shows) stays as it was typed, without the secret.

@@ -76,3 +76,77 @@ def test_action_server_replies_are_checked_as_rasa_checks_them_with_one_validato
     assert action_replies.reply_validator.cache_info().misses == 1  # built once
     configure(Sanic("speed-test"))
     assert RemoteAction._validate_action_result is action_replies.validate_action_result
+
+
+def test_the_sequential_graph_runner_gives_dasks_results(model_path, monkeypatch):
+    """bot/graph_runner.py: the same parses (intent, ranking, entities, every component's note)
+    and the same replies, turn by turn, as Rasa's DaskGraphRunner, on held-out messages sent as
+    conversations of ten."""
+    import asyncio
+    import logging
+
+    import rasa.core.processor
+    from rasa.core.agent import Agent
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+    from rasa.utils.log_utils import configure_structlog
+
+    from bot import graph_runner
+    from bot.staff import evaluation
+
+    configure_structlog(logging.WARNING)
+    texts = [text for _, text, _ in evaluation.heldout()][::4]
+    assert len(texts) >= 100
+
+    def load(runner: type) -> Agent:
+        monkeypatch.setattr(rasa.core.processor, "DaskGraphRunner", runner)
+        agent = Agent.load(str(model_path))
+        assert type(agent.processor.graph_runner) is runner
+        return agent
+
+    async def run(agent: Agent) -> tuple:
+        parses, replies = [], []
+        for i, text in enumerate(texts):
+            parses.append(await agent.parse_message(text))
+            out = CollectingOutputChannel()
+            # No action server here: both runners take Rasa's path for an unreachable one.
+            await agent.handle_message(UserMessage(text, out, sender_id=f"runner-{i // 10}"))
+            replies.append([(m.get("text"), m.get("custom")) for m in out.messages])
+        return parses, replies
+
+    dask_parses, dask_replies = asyncio.run(run(load(rasa.core.processor.DaskGraphRunner)))
+    ours_parses, ours_replies = asyncio.run(run(load(graph_runner.SequentialGraphRunner)))
+    assert ours_parses == dask_parses
+    assert ours_replies == dask_replies
+    assert sum(1 for r in ours_replies if r) > len(texts) // 2
+
+
+def test_the_server_loads_models_with_the_sequential_runner(monkeypatch):
+    """bot.serve applies it before Rasa's `rasa run` starts (here replaced by a stand-in)."""
+    import sys
+
+    import rasa.__main__
+    import rasa.core.processor
+
+    from bot import graph_runner, serve
+
+    monkeypatch.setattr(rasa.core.processor, "DaskGraphRunner", rasa.core.processor.DaskGraphRunner)
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    seen = []
+    monkeypatch.setattr(rasa.__main__, "main", lambda: seen.append(rasa.core.processor.DaskGraphRunner))
+    serve.main(["--port", "0"])
+    assert seen == [graph_runner.SequentialGraphRunner]
+
+
+def test_the_sequential_graph_runner_refuses_an_input_named_like_a_node(model_path, monkeypatch):
+    import pytest
+    import rasa.core.processor
+    from rasa.core.agent import Agent
+    from rasa.engine.exceptions import GraphRunError
+
+    from bot import graph_runner
+
+    monkeypatch.setattr(rasa.core.processor, "DaskGraphRunner", graph_runner.SequentialGraphRunner)
+    runner = Agent.load(str(model_path)).processor.graph_runner
+    node = next(iter(runner._graph_schema.nodes))
+    with pytest.raises(GraphRunError):
+        runner.run(inputs={node: "x"}, targets=[node])
