@@ -14,14 +14,16 @@ This is Rasa's RedisLockStore, with Rasa's ticket locks, changed in two ways:
         socket: var/redis/locks.sock     # relative to the project folder
 
 - each change to a conversation's lock (a ticket issued; expired tickets dropped while one waits;
-  a ticket given back, and the lock removed when no ticket is left) is one Redis transaction
-  (WATCH, then MULTI/EXEC, retried if the lock changed meanwhile). Rasa's reads the lock and
+  a ticket given back, and the lock removed when no ticket is left) is one Redis script (Lua,
+  run by EVALSHA), which Redis runs whole before any other command. Rasa's reads the lock and
   writes it back in separate steps, so two workers taking a ticket for the same conversation at
   the same moment could both get the first one and be answered side by side, and a write from a
   stale read could drop another worker's ticket, which then waited for the lock to expire
   (measured: 4 stores taking 200 tickets each at once got 277 different tickets out of 800; four
   workers taking turns on one conversation had two in it at once, and 8 of 80 turns waited for
-  an expiry; tests/test_scale_out.py).
+  an expiry; tests/test_scale_out.py). A turn now takes three round trips to Redis (issue, the
+  check that it is this ticket's turn, give back), where Rasa's, and the WATCH/MULTI/EXEC
+  transactions this store used before, took seven.
 
 endpoints.prod.yml uses `AtomicRedisLockStore`, the same on Rasa's host and port connection, for a
 shared Redis on the network (docs/deploy.md).
@@ -29,11 +31,10 @@ shared Redis on the network (docs/deploy.md).
 
 from __future__ import annotations
 
-import json
+import time
 from pathlib import Path
-from typing import Callable, Optional, Tuple, TypeVar
+from typing import Optional
 
-from rasa.core.lock import TicketLock
 from rasa.core.lock_store import (
     DEFAULT_SOCKET_TIMEOUT_IN_SECONDS,
     LOCK_LIFETIME,
@@ -53,77 +54,94 @@ def socket_path(value: Optional[str] = None) -> Path:
     return path if path.is_absolute() else PROJECT_DIR / path
 
 
-Result = TypeVar("Result")
-# Tries of one change before giving up with a LockError (each retry means another worker changed
-# the same conversation's lock in the few microseconds between reading and writing it).
-MAX_TRIES = 50
+# Rasa's ticket lock (rasa.core.lock.TicketLock), changed inside Redis by one script each: the lock
+# is JSON {"conversation_id": ..., "tickets": [<JSON of {"number", "expires"}>, ...]}, as Rasa
+# stores it; a ticket has expired once the worker's clock (ARGV[1]) is past its `expires`; the lock
+# is deleted when no ticket is left. Tickets kept are written back as they were read.
+_KEEP_UNEXPIRED = """
+local now = tonumber(ARGV[1])
+local stored = redis.call('GET', KEYS[1])
+local conversation, kept = nil, {}
+if stored then
+  local lock = cjson.decode(stored)
+  conversation = lock['conversation_id']
+  for _, text in ipairs(lock['tickets'] or {}) do
+    local ticket = cjson.decode(text)
+    if not (now > tonumber(ticket['expires'])) then
+      table.insert(kept, {text, tonumber(ticket['number'])})
+    end
+  end
+end
+local function store(tickets)
+  if #tickets == 0 then
+    redis.call('DEL', KEYS[1])
+    return
+  end
+  local texts = {}
+  for i, ticket in ipairs(tickets) do texts[i] = ticket[1] end
+  redis.call('SET', KEYS[1], cjson.encode({conversation_id = conversation, tickets = texts}))
+end
+"""
+# ARGV: now, conversation id, lifetime. Returns the new ticket's number (Rasa: the last one's + 1,
+# 0 when none is left).
+ISSUE_TICKET = _KEEP_UNEXPIRED + """
+conversation = conversation or ARGV[2]
+local number = 0
+if #kept > 0 then number = kept[#kept][2] + 1 end
+local ticket = cjson.encode({number = number, expires = now + tonumber(ARGV[3])})
+table.insert(kept, {ticket, number})
+store(kept)
+return number
+"""
+# ARGV: now.
+DROP_EXPIRED = _KEEP_UNEXPIRED + """
+if stored then store(kept) end
+return 0
+"""
+# ARGV: now, the ticket's number.
+GIVE_BACK = _KEEP_UNEXPIRED + """
+local left = {}
+for _, ticket in ipairs(kept) do
+  if ticket[2] ~= tonumber(ARGV[2]) then table.insert(left, ticket) end
+end
+if stored then store(left) end
+return 0
+"""
 
 
 class AtomicRedisLockStore(RedisLockStore):
-    """RedisLockStore whose ticket changes are Redis transactions (module docstring). Configured
-    as Rasa's `type: redis` is: url (the host), port, db, password, key_prefix, use_ssl, ..."""
+    """RedisLockStore whose ticket changes are each one Redis script (module docstring).
+    Configured as Rasa's `type: redis` is: url (the host), port, db, password, key_prefix, ..."""
 
     def __init__(self, endpoint_config: Optional[EndpointConfig] = None, **kwargs: object) -> None:
         if endpoint_config is not None:
             kwargs = {"host": endpoint_config.url or "localhost", **endpoint_config.kwargs, **kwargs}
         super().__init__(**kwargs)
+        self._scripts()
 
-    def _change(self, conversation_id: str,
-                change: Callable[[Optional[TicketLock]], Tuple[Optional[TicketLock], Result]]
-                ) -> Result:
-        """Apply `change` to the stored lock in one transaction: it gets the lock (or None) and
-        returns the lock to store (None: delete it) and what to return."""
-        import redis
-
-        key = self.key_prefix + conversation_id
-        with self.red.pipeline() as pipe:
-            for _ in range(MAX_TRIES):
-                try:
-                    pipe.watch(key)
-                    stored = pipe.get(key)
-                    lock = TicketLock.from_dict(json.loads(stored)) if stored else None
-                    new, result = change(lock)
-                    pipe.multi()
-                    if new is not None and new.tickets:
-                        pipe.set(key, new.dumps())
-                    else:
-                        pipe.delete(key)
-                    pipe.execute()
-                    return result
-                except redis.WatchError:
-                    continue
-        raise LockError(f"The lock kept changing: gave up after {MAX_TRIES} tries.")
+    def _scripts(self) -> None:
+        """The scripts, on this store's client (redis-py runs each by its SHA-1 and sends its
+        text only when Redis does not have it yet, as after a restart)."""
+        self._issue = self.red.register_script(ISSUE_TICKET)
+        self._drop_expired = self.red.register_script(DROP_EXPIRED)
+        self._give_back = self.red.register_script(GIVE_BACK)
 
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
-        def take(lock: Optional[TicketLock]) -> Tuple[TicketLock, int]:
-            lock = lock or self.create_lock(conversation_id)
-            return lock, lock.issue_ticket(lock_lifetime)
-
         try:
-            return self._change(conversation_id, take)
-        except LockError:
-            raise
+            return int(self._issue(keys=[self.key_prefix + conversation_id],
+                                   args=[repr(time.time()), conversation_id, repr(float(lock_lifetime))]))
         except Exception as error:  # as Rasa's: the message handler reports a LockError
             raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
 
     def update_lock(self, conversation_id: str) -> None:
         """Drop expired tickets (Rasa does this between tries while a ticket waits its turn)."""
-        def prune(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
-            if lock is not None:
-                lock.remove_expired_tickets()
-            return lock, None
-
-        self._change(conversation_id, prune)
+        self._drop_expired(keys=[self.key_prefix + conversation_id], args=[repr(time.time())])
 
     def cleanup(self, conversation_id: str, ticket_number: int) -> None:
         """Give the ticket back; the lock goes when no ticket is left (Rasa: finish_serving, then
         delete_lock if nobody is waiting)."""
-        def give_back(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
-            if lock is not None:
-                lock.remove_ticket_for(ticket_number)
-            return lock, None
-
-        self._change(conversation_id, give_back)
+        self._give_back(keys=[self.key_prefix + conversation_id],
+                        args=[repr(time.time()), int(ticket_number)])
 
 
 class SocketRedisLockStore(AtomicRedisLockStore):
@@ -140,3 +158,4 @@ class SocketRedisLockStore(AtomicRedisLockStore):
         # Replaces the TCP client Rasa made (it had not connected: redis-py connects on first use).
         self.red = redis.StrictRedis(unix_socket_path=str(self.socket), db=db,
                                      socket_timeout=timeout)
+        self._scripts()

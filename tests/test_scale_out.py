@@ -129,6 +129,56 @@ def test_a_lock_taken_by_one_worker_is_seen_by_the_other(tmp_path):
     assert oct(tmp_path.joinpath("redis").stat().st_mode)[-3:] == "700"
 
 
+def test_the_lock_scripts_change_tickets_as_rasas_ticket_lock_does(tmp_path):
+    """bot/locks.py's Redis scripts against Rasa's TicketLock doing the same in Python: numbers
+    follow the last unexpired ticket, expired ones go, a ticket given back goes, the lock goes
+    with its last ticket, and Rasa reads every lock the scripts write."""
+    import time
+
+    from rasa.core.lock import TicketLock
+    from rasa.core.lock_store import LockStore
+    from rasa.utils.endpoints import EndpointConfig
+
+    with lock_redis(tmp_path) as locks:
+        store = LockStore.create(EndpointConfig(**locks.lock_store()))
+        rasas = TicketLock("rest:parent/é")
+
+        def same() -> None:
+            stored = store.get_lock("rest:parent/é")
+            assert stored is not None and stored.conversation_id == "rest:parent/é"
+            assert [t.number for t in stored.tickets] == [t.number for t in rasas.tickets]
+            for ours, theirs in zip(stored.tickets, rasas.tickets):
+                assert abs(ours.expires - theirs.expires) < 0.5
+            assert stored.now_serving == rasas.now_serving
+
+        for _ in range(3):
+            assert store.issue_ticket("rest:parent/é", 60) == rasas.issue_ticket(60)
+        same()
+        store.cleanup("rest:parent/é", 1)
+        rasas.remove_ticket_for(1)
+        same()
+        assert store.issue_ticket("rest:parent/é", 0.05) == rasas.issue_ticket(0.05) == 3
+        time.sleep(0.1)
+        store.update_lock("rest:parent/é")
+        rasas.remove_expired_tickets()
+        same()
+        assert [t.number for t in rasas.tickets] == [0, 2]
+        assert store.issue_ticket("rest:parent/é", 60) == rasas.issue_ticket(60) == 3
+        for number in (0, 2, 3):
+            store.cleanup("rest:parent/é", number)
+        assert store.get_lock("rest:parent/é") is None
+        store.update_lock("rest:parent/é")  # nothing to drop, nothing written
+        store.cleanup("rest:parent/é", 7)
+        assert store.get_lock("rest:parent/é") is None
+        # Every ticket expired: numbering starts again, as Rasa's does.
+        store.issue_ticket("rest:other", 0.05)
+        time.sleep(0.1)
+        assert store.issue_ticket("rest:other", 60) == 0
+        # A Redis that lost its scripts (restarted) is sent them again.
+        store.red.script_flush()
+        assert store.issue_ticket("rest:other", 60) == 1
+
+
 @pytest.mark.parametrize("served", ["socket", "network"])
 def test_workers_taking_one_conversations_lock_at_once_never_share_it(tmp_path, served):
     """Four lock stores (as four workers) take tickets for one conversation at the same moment:
