@@ -246,3 +246,34 @@ def test_a_new_session_started_by_another_server_is_read_in_full(tmp_path):
     assert again is not saved
     fresh = asyncio.run(long_conversation_store(tmp_path / "c.db").retrieve("long"))
     assert [e.as_dict() for e in again.events] == [e.as_dict() for e in fresh.events]
+
+
+def test_stored_events_are_read_as_rasa_reads_them():
+    """bot.storage.stored_events finds each event class once; the events are Rasa's own."""
+    import pytest
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActiveLoop,
+        BotUttered,
+        FollowupAction,
+        Restarted,
+        SessionStarted,
+        SlotSet,
+        UserUttered,
+        deserialise_events,
+    )
+
+    from bot.storage import stored_event, stored_events
+
+    events = [ActionExecuted("action_session_start"), SessionStarted(), SlotSet("child_age", 12),
+              ActionExecuted("action_listen"),
+              UserUttered("is roblox safe", {"name": "app_safety", "confidence": 0.9},
+                          [{"entity": "app", "value": "roblox", "start": 3, "end": 9}]),
+              ActionExecuted("action_app_guide"), BotUttered("Roblox: ...", {"buttons": []}),
+              FollowupAction("action_listen"), ActiveLoop(None), Restarted()]
+    rows = [event.as_dict() for event in events] + [{"event": "topic", "topic": "old"}, {"x": 1}]
+    ours, rasas = stored_events(rows), deserialise_events(rows)
+    assert [type(e) for e in ours] == [type(e) for e in rasas] == [type(e) for e in events]
+    assert [e.as_dict() for e in ours] == [e.as_dict() for e in rasas] == [e.as_dict() for e in events]
+    with pytest.raises(ValueError):
+        stored_event({"event": "no such event"})
