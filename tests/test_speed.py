@@ -126,15 +126,18 @@ def test_the_server_loads_models_with_the_sequential_runner(monkeypatch):
 
     import rasa.__main__
     import rasa.core.processor
+    from rasa.core.policies.rule_policy import RulePolicy
 
-    from bot import graph_runner, serve
+    from bot import graph_runner, policies, serve
 
     monkeypatch.setattr(rasa.core.processor, "DaskGraphRunner", rasa.core.processor.DaskGraphRunner)
+    monkeypatch.setattr(RulePolicy, "_get_possible_keys", RulePolicy._get_possible_keys)
     monkeypatch.setattr(sys, "argv", list(sys.argv))
     seen = []
-    monkeypatch.setattr(rasa.__main__, "main", lambda: seen.append(rasa.core.processor.DaskGraphRunner))
+    monkeypatch.setattr(rasa.__main__, "main", lambda: seen.append(
+        (rasa.core.processor.DaskGraphRunner, RulePolicy._get_possible_keys)))
     serve.main(["--port", "0"])
-    assert seen == [graph_runner.SequentialGraphRunner]
+    assert seen == [(graph_runner.SequentialGraphRunner, policies.possible_keys)]
 
 
 def test_the_sequential_graph_runner_refuses_an_input_named_like_a_node(model_path, monkeypatch):
@@ -150,3 +153,58 @@ def test_the_sequential_graph_runner_refuses_an_input_named_like_a_node(model_pa
     node = next(iter(runner._graph_schema.nodes))
     with pytest.raises(GraphRunError):
         runner.run(inputs={node: "x"}, targets=[node])
+
+
+def test_the_rule_search_finds_what_rasas_finds_on_every_state_of_many_conversations(
+        model_path, monkeypatch):
+    """bot/policies.py against RulePolicy's own search, for both of its lookups, on every prefix
+    of the states of conversations made of held-out messages (as the policy sees them, by intent
+    and by text), remembered or not, and with the memory kept within its bound."""
+    import asyncio
+    import logging
+    import random
+
+    from rasa.core.agent import Agent
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+    from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
+    from rasa.utils.log_utils import configure_structlog
+
+    from bot import policies
+    from bot.staff import evaluation
+
+    configure_structlog(logging.WARNING)
+    monkeypatch.setattr(policies, "MATCHES_REMEMBERED", 50)
+    agent = Agent.load(str(model_path))
+    policy = next(node._component for node in agent.processor.graph_runner._instantiated_nodes.values()
+                  if isinstance(getattr(node, "_component", None), RulePolicy))
+    texts = [text for _, text, _ in evaluation.heldout()][1::3] + ["yes", "no", "thanks", "bye"]
+
+    async def talk() -> None:
+        for i, text in enumerate(texts):
+            await agent.handle_message(UserMessage(text, CollectingOutputChannel(),
+                                                   sender_id=f"rules-{i // 12}"))
+
+    asyncio.run(talk())
+    compared = found = 0
+    seen = []
+    for sender in asyncio.run(agent.tracker_store.keys()):
+        tracker = asyncio.run(agent.tracker_store.retrieve(sender))
+        for by_text in (False, True):
+            states = policy._prediction_states(tracker, agent.domain, by_text,
+                                               rule_only_data=policy._get_rule_only_data())
+            seen += states
+            for end in range(len(states) + 1):
+                for lookup in (policy.lookup[RULES], policy.lookup[RULES_FOR_LOOP_UNHAPPY_PATH]):
+                    rasas = policies.rasas_possible_keys(policy, lookup, states[:end])
+                    assert policies.possible_keys(policy, lookup, states[:end]) == rasas
+                    assert policies.possible_keys(policy, lookup, states[:end]) == rasas  # remembered
+                    compared += 1
+                    found += bool(rasas) and end > 0
+    assert compared > 2000 and found > 300
+    # Real states in random orders: the rules' earlier states now often fail to match.
+    draw = random.Random(20)
+    for _ in range(3000):
+        states = [draw.choice(seen) for _ in range(draw.randint(1, 5))]
+        rasas = policies.rasas_possible_keys(policy, policy.lookup[RULES], states)
+        assert policies.possible_keys(policy, policy.lookup[RULES], states) == rasas
+    assert len(policy.__dict__["_matches_remembered"]) <= 50
