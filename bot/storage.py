@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import itertools
@@ -340,15 +341,18 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
     def _session_count(self, session: Any, sender_id: Text) -> int:
         return self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
 
-    def _latest_id(self, session: Any, key: str) -> Optional[int]:
-        """The id of the conversation's newest stored event (one lookup in the sender index).
-        Asked twice a turn, as a plain SQL statement: through the ORM it took 0.18 ms, 0.025 ms
-        this way."""
+    @functools.cached_property
+    def _latest_id_query(self) -> Any:
         import sqlalchemy as sa
 
         events = self.SQLEvent.__table__
-        return session.execute(sa.select(sa.func.max(events.c.id)).where(
-            events.c.sender_id == key)).scalar()
+        return sa.select(sa.func.max(events.c.id)).where(events.c.sender_id == sa.bindparam("key"))
+
+    def _latest_id(self, session: Any, key: str) -> Optional[int]:
+        """The id of the conversation's newest stored event (one lookup in the sender index).
+        Asked twice a turn, as a plain SQL statement built once: through the ORM it took 0.18 ms;
+        building the statement each time cost as much as running it."""
+        return session.execute(self._latest_id_query, {"key": key}).scalar()
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the events not stored yet, each redacted once, under the hashed id, and keep the
