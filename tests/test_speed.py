@@ -208,3 +208,28 @@ def test_the_rule_search_finds_what_rasas_finds_on_every_state_of_many_conversat
         rasas = policies.rasas_possible_keys(policy, policy.lookup[RULES], states)
         assert policies.possible_keys(policy, policy.lookup[RULES], states) == rasas
     assert len(policy.__dict__["_matches_remembered"]) <= 50
+
+
+def test_action_server_calls_leave_the_domain_out_and_no_action_reads_it():
+    """endpoints.yml and endpoints.prod.yml enable Rasa's selective domain: no action asks for
+    the domain, so none is sent (55 KB of JSON a call). An action that reads it would get {}."""
+    import ast
+
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import read_endpoint_config
+
+    from bot.content import PROJECT_DIR
+
+    domain = Domain.load(str(PROJECT_DIR / "domain.yml"))
+    tracker = DialogueStateTracker("parent", domain.slots)
+    for name in ("endpoints.yml", "endpoints.prod.yml"):
+        endpoint = read_endpoint_config(str(PROJECT_DIR / name), "action_endpoint")
+        call = RemoteAction("action_app_guide", endpoint)._action_call_format(tracker, domain)
+        assert "domain" not in call and call["next_action"] == "action_app_guide", name
+    for path in (PROJECT_DIR / "actions").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Name) and node.id == "domain" and isinstance(node.ctx, ast.Load):
+                # Only handed on to the answer method, never looked into.
+                assert path.name == "base.py", f"{path.name} reads the domain"

@@ -120,7 +120,8 @@ def start_rasa_server(model: Path, action_port: int, log_dir: Path, name: str = 
     port = free_port()
     endpoints = log_dir / f"{name}-endpoints.yml"
     endpoints.write_text(yaml.safe_dump({
-        "action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"},
+        "action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook",
+                            "enable_selective_domain": True},  # as endpoints.yml
         **(endpoints_extra or {})}))
     return Server(
         [str(BIN / "python"), "-m", "bot.serve", "--port", str(port), "--model", str(model),
