@@ -133,6 +133,7 @@ def test_the_lock_scripts_change_tickets_as_rasas_ticket_lock_does(tmp_path):
     """bot/locks.py's Redis scripts against Rasa's TicketLock doing the same in Python: numbers
     follow the last unexpired ticket, expired ones go, a ticket given back goes, the lock goes
     with its last ticket, and Rasa reads every lock the scripts write."""
+    import asyncio
     import time
 
     from rasa.core.lock import TicketLock
@@ -177,6 +178,25 @@ def test_the_lock_scripts_change_tickets_as_rasas_ticket_lock_does(tmp_path):
         # A Redis that lost its scripts (restarted) is sent them again.
         store.red.script_flush()
         assert store.issue_ticket("rest:other", 60) == 1
+
+        # A turn nobody is ahead of: its ticket is served at once, without reading the lock
+        # again; one behind a ticket still held waits, reading the lock, as Rasa's does.
+        reads = []
+        rasas_read = type(store).get_lock
+        store.get_lock = lambda conversation_id: reads.append(conversation_id) or rasas_read(
+            store, conversation_id)
+
+        async def turns() -> None:
+            async with store.lock("rest:third") as held:
+                assert held.now_serving == 0 and not held.is_locked(0)
+            assert reads == [] and store.red.get(store.key_prefix + "rest:third") is None
+            store.issue_ticket("rest:fourth", 0.3)  # held by a worker that never gives it back
+            started = time.monotonic()
+            async with store.lock("rest:fourth", wait_time_in_seconds=0.05) as held:
+                assert held.now_serving == 1
+            assert time.monotonic() - started >= 0.25 and "rest:fourth" in reads
+
+        asyncio.run(turns())
 
 
 @pytest.mark.parametrize("served", ["socket", "network"])
