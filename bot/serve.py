@@ -18,7 +18,8 @@ It runs Rasa's own `rasa run` in this process, adding:
   message, against 24 ms for all the server's real work. ONNX Runtime keeps its own threads.
   A variable already set wins;
 - models run node after node (bot/graph_runner.py) instead of through dask's scheduler, and
-  RulePolicy finds the rules that apply with less work (bot/policies.py): the same answers.
+  the policies work out a conversation's past states (bot/past_states.py) and the rules that
+  apply (bot/policies.py) with less work: the same answers.
 """
 
 from __future__ import annotations
@@ -84,10 +85,11 @@ def main(arguments: Optional[List[str]] = None) -> None:
     quiet_warnings()
     from rasa.__main__ import main as rasa_main
 
-    from bot import graph_runner, policies
+    from bot import graph_runner, past_states, policies
 
     graph_runner.apply()
     policies.apply()
+    past_states.apply()
 
     # Rasa's command line parser reads sys.argv; the process's own command line (what `ps`
     # shows) stays as it was typed, without the secret.

@@ -127,17 +127,21 @@ def test_the_server_loads_models_with_the_sequential_runner(monkeypatch):
     import rasa.__main__
     import rasa.core.processor
     from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.shared.core.domain import Domain
 
-    from bot import graph_runner, policies, serve
+    from bot import graph_runner, past_states, policies, serve
 
     monkeypatch.setattr(rasa.core.processor, "DaskGraphRunner", rasa.core.processor.DaskGraphRunner)
     monkeypatch.setattr(RulePolicy, "_get_possible_keys", RulePolicy._get_possible_keys)
+    monkeypatch.setattr(Domain, "states_for_tracker_history", Domain.states_for_tracker_history)
     monkeypatch.setattr(sys, "argv", list(sys.argv))
     seen = []
     monkeypatch.setattr(rasa.__main__, "main", lambda: seen.append(
-        (rasa.core.processor.DaskGraphRunner, RulePolicy._get_possible_keys)))
+        (rasa.core.processor.DaskGraphRunner, RulePolicy._get_possible_keys,
+         Domain.states_for_tracker_history)))
     serve.main(["--port", "0"])
-    assert seen == [(graph_runner.SequentialGraphRunner, policies.possible_keys)]
+    assert seen == [(graph_runner.SequentialGraphRunner, policies.possible_keys,
+                     past_states.states_for_tracker_history)]
 
 
 def test_the_sequential_graph_runner_refuses_an_input_named_like_a_node(model_path, monkeypatch):
@@ -233,3 +237,74 @@ def test_action_server_calls_leave_the_domain_out_and_no_action_reads_it():
             if isinstance(node, ast.Name) and node.id == "domain" and isinstance(node.ctx, ast.Load):
                 # Only handed on to the answer method, never looked into.
                 assert path.name == "base.py", f"{path.name} reads the domain"
+
+
+def test_past_states_are_rasas_at_every_prediction_of_many_conversations(model_path, monkeypatch):
+    """bot/past_states.py: every call the policies make while answering conversations of
+    held-out messages, with steps back (/back), a restart and a new session among them, gets
+    exactly the states Rasa's own function gives for the same tracker at that moment."""
+    import asyncio
+    import logging
+
+    from rasa.core.agent import Agent
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import SessionStarted, UserUtteranceReverted
+    from rasa.utils.log_utils import configure_structlog
+
+    from bot import past_states
+    from bot.staff import evaluation
+
+    configure_structlog(logging.WARNING)
+    sizes, seen = [], set()
+
+    def checked(domain, tracker, **kwargs):
+        ours = past_states.states_for_tracker_history(domain, tracker, **kwargs)
+        assert ours == past_states.rasas(domain, tracker, **kwargs)
+        sizes.append(len(ours))
+        seen.update(type(event) for event in tracker.events)
+        return ours  # the policies change what they get, as they would in the server
+
+    monkeypatch.setattr(Domain, "states_for_tracker_history", checked)
+    agent = Agent.load(str(model_path))
+    texts = [text for _, text, _ in evaluation.heldout()][::2]
+    texts[5::9] = ["/back"] * len(texts[5::9])
+    texts[30] = "/restart"
+    texts[40] = "/session_start"
+
+    async def talk() -> None:
+        for i, text in enumerate(texts):
+            await agent.handle_message(UserMessage(text, CollectingOutputChannel(),
+                                                   sender_id=f"states-{i // 25}"))
+
+    asyncio.run(talk())
+    assert {UserUtteranceReverted, SessionStarted} <= seen
+    assert len(sizes) > 1500 and max(sizes) >= 40
+
+
+def test_past_states_replay_afresh_for_another_tracker_or_changed_events():
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, Restarted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot import past_states
+    from bot.content import PROJECT_DIR
+
+    domain = Domain.load(str(PROJECT_DIR / "domain.yml"))
+    first = [ActionExecuted("action_listen"), UserUttered("hi", {"name": "greet"}),
+             ActionExecuted("utter_greet"), ActionExecuted("action_listen")]
+    tracker = DialogueStateTracker.from_events("a", first, domain.slots)
+    assert past_states.states_for_tracker_history(domain, tracker) == past_states.rasas(domain, tracker)
+    # Same number of events, different ones (as after an undone turn and a new message).
+    other = first[:1] + [UserUttered("bye", {"name": "goodbye"})] + first[2:]
+    tracker.events.clear()
+    for event in other:
+        tracker.events.append(event)
+    assert past_states.states_for_tracker_history(domain, tracker) == past_states.rasas(domain, tracker)
+    assert past_states.states_for_tracker_history(domain, tracker)[1]["user"]["intent"] == "goodbye"
+    # A restart: what came before it no longer counts.
+    for event in [Restarted(), ActionExecuted("action_listen"), UserUttered("hi", {"name": "greet"})]:
+        tracker.update(event)
+        assert (past_states.states_for_tracker_history(domain, tracker)
+                == past_states.rasas(domain, tracker))
+    assert len(past_states.rasas(domain, tracker)) == 2
