@@ -10,7 +10,7 @@ get added to, so all but the newest state are the ones it worked out last time; 
 the events replayed, the replaying tracker and the states found so far (one set per way of
 asking: the memoization and rule policies ask differently). When the tracker's events still start
 with those events (the same objects), it replays only the new ones; anything else (a restart, a
-new session, an undone turn, another tracker) replays from the start, as Rasa does. The newest
+new session, an undone turn, another model's domain) replays from the start, as Rasa does. The newest
 state (after the last event) is worked out afresh every time, since the policies change it.
 tests/test_speed.py checks every call against Rasa's own function on many conversations.
 
@@ -36,6 +36,7 @@ _ATTRIBUTE = "_replays_for_states"
 class _Replay:
     """How far a tracker's events have been replayed for one way of asking for its states."""
 
+    domain: Domain
     tracker: DialogueStateTracker
     events: List[Event] = field(default_factory=list)
     states: List[State] = field(default_factory=list)
@@ -75,14 +76,14 @@ def states_for_tracker_history(domain: Domain, tracker: DialogueStateTracker,
                                rule_only_data: Optional[Dict[Text, Any]] = None) -> List[State]:
     """Domain.states_for_tracker_history, replaying only the events added since the last call
     (module docstring)."""
-    way = (id(domain), omit_unset_slots, ignore_rule_only_turns,
+    way = (omit_unset_slots, ignore_rule_only_turns,
            json.dumps(rule_only_data, sort_keys=True, default=str))
     replays: Dict[Any, _Replay] = tracker.__dict__.setdefault(_ATTRIBUTE, {})
     applied = tracker.applied_events()
     replay = replays.get(way)
-    if (replay is None or len(replay.events) > len(applied)
+    if (replay is None or replay.domain is not domain or len(replay.events) > len(applied)
             or any(old is not new for old, new in zip(replay.events, applied))):
-        replay = replays[way] = _Replay(tracker.init_copy())
+        replay = replays[way] = _Replay(domain, tracker.init_copy())
     for event in applied[len(replay.events):]:
         if isinstance(event, ActionExecuted):
             replay.last_ml_action_sub_state, replay.turn_was_hidden = _step(
