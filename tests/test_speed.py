@@ -120,8 +120,9 @@ def test_the_sequential_graph_runner_gives_dasks_results(model_path, monkeypatch
     assert sum(1 for r in ours_replies if r) > len(texts) // 2
 
 
-def test_the_server_loads_models_with_the_sequential_runner(monkeypatch):
-    """bot.serve applies it before Rasa's `rasa run` starts (here replaced by a stand-in)."""
+def test_the_server_puts_its_quicker_rasa_steps_in_place_before_rasa_starts(monkeypatch):
+    """bot.serve applies the graph runner, the rule search and the past states before Rasa's
+    `rasa run` starts (here replaced by a stand-in)."""
     import sys
 
     import rasa.__main__
@@ -241,7 +242,7 @@ def test_action_server_calls_leave_the_domain_out_and_no_action_reads_it():
 
 def test_past_states_are_rasas_at_every_prediction_of_many_conversations(model_path, monkeypatch):
     """bot/past_states.py: every call the policies make while answering conversations of
-    held-out messages, with steps back (/back), a restart and a new session among them, gets
+    held-out messages, with steps back (/back), a restart request and a new session among them, gets
     exactly the states Rasa's own function gives for the same tracker at that moment."""
     import asyncio
     import logging
@@ -282,7 +283,7 @@ def test_past_states_are_rasas_at_every_prediction_of_many_conversations(model_p
     assert len(sizes) > 1500 and max(sizes) >= 40
 
 
-def test_past_states_replay_afresh_for_another_tracker_or_changed_events():
+def test_past_states_replay_afresh_for_changed_events_a_restart_or_another_domain():
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import ActionExecuted, Restarted, UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
@@ -308,3 +309,9 @@ def test_past_states_replay_afresh_for_another_tracker_or_changed_events():
         assert (past_states.states_for_tracker_history(domain, tracker)
                 == past_states.rasas(domain, tracker))
     assert len(past_states.rasas(domain, tracker)) == 2
+    # Another model's domain (a model loaded in its place) gets its own replay.
+    other_domain = Domain.load(str(PROJECT_DIR / "domain.yml"))
+    assert (past_states.states_for_tracker_history(other_domain, tracker)
+            == past_states.rasas(other_domain, tracker))
+    assert all(replay.domain is other_domain
+               for replay in tracker.__dict__[past_states._ATTRIBUTE].values())
