@@ -27,9 +27,6 @@ class ActionAppGuide(SafeAction):
     def __init__(self) -> None:
         self.catalogue = load_catalogue()
         self.answers = content.load_answers()
-        # An answer is one response, however many messages it has (bot/content.py, as_response).
-        self.general = {topic: [{"response": content.response_name(topic)}]
-                        for topic in ("app_safety", "parental_controls")}
 
     def name(self) -> str:
         return "action_app_guide"
@@ -45,20 +42,24 @@ class ActionAppGuide(SafeAction):
         # plausible age is used.
         age = child_age(latest_value(tracker, "child_age")) or child_age(tracker.get_slot("child_age"))
 
+        general = None  # a general answer (one response, bot/content.py) instead of the app's
         if intent == "parental_controls":
             if app and REFERS_BACK.search(text):
                 messages = controls_answer(app, self.answers)
             else:
-                messages = self.general["parental_controls"]
+                general = "parental_controls"
         elif app:
             messages = app_answer(app, age, self.answers)
         else:  # an app we do not know, or none named: the questions to ask about any app
-            messages = self.general["app_safety"]
-        for message in messages:
-            dispatcher.utter_message(**message)
-        # Asked here rather than by the rule: if the action fails, nobody is asked to rate an
-        # apology (SafeAction replaces what was said). The general answers' responses ask it
-        # themselves, as every advice and app answer does (bot/importer.py).
-        if not any(messages is general for general in self.general.values()):
+            general = "app_safety"
+        if general:
+            # Its response ends with "Was this helpful?", as every advice and app answer's does
+            # (bot/importer.py).
+            dispatcher.utter_message(response=content.response_name(general))
+        else:
+            for message in messages:
+                dispatcher.utter_message(**message)
+            # Asked here rather than by the rule: if the action fails, nobody is asked to rate an
+            # apology (SafeAction replaces what was said).
             dispatcher.utter_message(response=content.ASK_HELPFUL)
         return [SlotSet("app", app.id if app else None)]
