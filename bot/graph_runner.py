@@ -29,9 +29,13 @@ from rasa.engine.runner.dask import DaskGraphRunner
 class SequentialGraphRunner(DaskGraphRunner):
     """DaskGraphRunner whose `run` calls the nodes one after another (module docstring)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._orders: Dict[Tuple[Text, ...], List[Text]] = {}  # run order, by targets
+
     def _order(self, targets: List[Text]) -> List[Text]:
         """The nodes the targets need, each after the nodes it needs (remembered per targets)."""
-        orders: Dict[Tuple[Text, ...], List[Text]] = self.__dict__.setdefault("_orders", {})
+        orders = self._orders
         key = tuple(targets)
         if key not in orders:
             nodes = self._graph_schema.nodes
