@@ -14,8 +14,8 @@ conversations) with two changes:
   gone back (such a rule applies: Rasa's `_is_rule_applicable` says so for every earlier state).
 Held-out messages in conversations of twenty, one process: 0.4 to 0.9 ms less CPU a turn (of 18).
 
-`apply()` puts it in place of RulePolicy's own search in the server (bot/serve.py) and in
-evaluation, as bot/graph_runner.py does for the graph runner. Training keeps Rasa's search (its
+`apply()` puts it in place of RulePolicy's own search in the server (bot/serve.py), as
+bot/graph_runner.py does for the graph runner. Training keeps Rasa's search (its
 rules change while it checks them), and the trained model is Rasa's RulePolicy: a subclass named
 in config.yml would lose checks Rasa's validation runs only on RulePolicy itself.
 """

@@ -172,11 +172,10 @@ def parser(model_path: Path) -> Callable[[List[Tuple[str, str, str]]], List[Pred
     from rasa.core.agent import Agent
     from rasa.utils.log_utils import configure_structlog
 
-    from bot import graph_runner, policies
+    from bot import graph_runner
 
     configure_structlog(logging.WARNING)  # not a debug line per message
     graph_runner.apply()  # as the server runs the model
-    policies.apply()
     agent = Agent.load(str(model_path))
 
     async def run(examples: List[Tuple[str, str, str]]) -> List[Prediction]:
