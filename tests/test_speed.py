@@ -78,6 +78,25 @@ def test_action_server_replies_are_checked_as_rasa_checks_them_with_one_validato
     assert RemoteAction._validate_action_result is action_replies.validate_action_result
 
 
+def converse(agent, texts, sender_prefix, per_conversation):
+    """Send `texts` to `agent` as conversations of `per_conversation` messages each; the chat
+    messages of each reply."""
+    import asyncio
+
+    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+    async def talk():
+        replies = []
+        for i, text in enumerate(texts):
+            out = CollectingOutputChannel()
+            await agent.handle_message(UserMessage(
+                text, out, sender_id=f"{sender_prefix}-{i // per_conversation}"))
+            replies.append([(m.get("text"), m.get("custom")) for m in out.messages])
+        return replies
+
+    return asyncio.run(talk())
+
+
 def test_the_sequential_graph_runner_gives_dasks_results(model_path, monkeypatch):
     """bot/graph_runner.py: the same parses (intent, ranking, entities, every component's note)
     and the same replies, turn by turn, as Rasa's DaskGraphRunner, on held-out messages sent as
@@ -87,7 +106,6 @@ def test_the_sequential_graph_runner_gives_dasks_results(model_path, monkeypatch
 
     import rasa.core.processor
     from rasa.core.agent import Agent
-    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
     from rasa.utils.log_utils import configure_structlog
 
     from bot import graph_runner
@@ -103,18 +121,15 @@ def test_the_sequential_graph_runner_gives_dasks_results(model_path, monkeypatch
         assert type(agent.processor.graph_runner) is runner
         return agent
 
-    async def run(agent: Agent) -> tuple:
-        parses, replies = [], []
-        for i, text in enumerate(texts):
-            parses.append(await agent.parse_message(text))
-            out = CollectingOutputChannel()
-            # No action server here: both runners take Rasa's path for an unreachable one.
-            await agent.handle_message(UserMessage(text, out, sender_id=f"runner-{i // 10}"))
-            replies.append([(m.get("text"), m.get("custom")) for m in out.messages])
-        return parses, replies
+    async def parse(agent: Agent) -> list:
+        return [await agent.parse_message(text) for text in texts]
 
-    dask_parses, dask_replies = asyncio.run(run(load(rasa.core.processor.DaskGraphRunner)))
-    ours_parses, ours_replies = asyncio.run(run(load(graph_runner.SequentialGraphRunner)))
+    def run(agent: Agent) -> tuple:
+        # No action server here: both runners take Rasa's path for an unreachable one.
+        return asyncio.run(parse(agent)), converse(agent, texts, "runner", 10)
+
+    dask_parses, dask_replies = run(load(rasa.core.processor.DaskGraphRunner))
+    ours_parses, ours_replies = run(load(graph_runner.SequentialGraphRunner))
     assert ours_parses == dask_parses
     assert ours_replies == dask_replies
     assert sum(1 for r in ours_replies if r) > len(texts) // 2
@@ -170,7 +185,6 @@ def test_the_rule_search_finds_what_rasas_finds_on_every_state_of_many_conversat
     import random
 
     from rasa.core.agent import Agent
-    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
     from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
     from rasa.utils.log_utils import configure_structlog
 
@@ -183,13 +197,7 @@ def test_the_rule_search_finds_what_rasas_finds_on_every_state_of_many_conversat
     policy = next(node._component for node in agent.processor.graph_runner._instantiated_nodes.values()
                   if isinstance(getattr(node, "_component", None), RulePolicy))
     texts = [text for _, text, _ in evaluation.heldout()][1::3] + ["yes", "no", "thanks", "bye"]
-
-    async def talk() -> None:
-        for i, text in enumerate(texts):
-            await agent.handle_message(UserMessage(text, CollectingOutputChannel(),
-                                                   sender_id=f"rules-{i // 12}"))
-
-    asyncio.run(talk())
+    converse(agent, texts, "rules", 12)
     compared = found = 0
     seen = []
     for sender in asyncio.run(agent.tracker_store.keys()):
@@ -244,11 +252,9 @@ def test_past_states_are_rasas_at_every_prediction_of_many_conversations(model_p
     """bot/past_states.py: every call the policies make while answering conversations of
     held-out messages, with steps back (/back), a restart request and a new session among them, gets
     exactly the states Rasa's own function gives for the same tracker at that moment."""
-    import asyncio
     import logging
 
     from rasa.core.agent import Agent
-    from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import SessionStarted, UserUtteranceReverted
     from rasa.utils.log_utils import configure_structlog
@@ -272,13 +278,7 @@ def test_past_states_are_rasas_at_every_prediction_of_many_conversations(model_p
     texts[5::9] = ["/back"] * len(texts[5::9])
     texts[30] = "/restart"
     texts[40] = "/session_start"
-
-    async def talk() -> None:
-        for i, text in enumerate(texts):
-            await agent.handle_message(UserMessage(text, CollectingOutputChannel(),
-                                                   sender_id=f"states-{i // 25}"))
-
-    asyncio.run(talk())
+    converse(agent, texts, "states", 25)
     assert {UserUtteranceReverted, SessionStarted} <= seen
     assert len(sizes) > 1500 and max(sizes) >= 40
 
