@@ -254,6 +254,31 @@ def new_session_events(tracker: DialogueStateTracker, timestamp: float) -> List[
 SQLITE_BUSY_SECONDS = 15
 
 
+def use_write_ahead_log(engine: Any, seconds: float = SQLITE_BUSY_SECONDS) -> None:
+    """Put the SQLite file's journal in write-ahead-log mode, once, as the store starts.
+
+    With a write-ahead log `make run`'s two workers read while the other writes, and a turn's
+    commit waits for one flush to disk instead of three (still every one). The mode is kept in
+    the file. Switching needs the file to itself, and SQLite refuses at once (the busy timeout
+    does not apply) when two connections try it together: the two workers start together on a
+    new file. Each connection used to switch as it opened, so the workers' first turns could
+    fail on a new file ("database is locked"; a parent got the 503). Now each worker switches
+    while it starts, trying again until `seconds` have passed, and connections never switch."""
+    import sqlalchemy as sa
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA journal_mode = WAL").all()
+            break
+        except sa.exc.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    engine.dispose()
+
+
 @dataclass
 class CachedConversation:
     latest_id: Optional[int]  # the database id of its newest stored event
@@ -287,15 +312,14 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
                     connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS})
                 self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
-            # Deleted rows are overwritten with zeros, not left in the file's free pages. The
-            # journal is a write-ahead log: `make run`'s two workers read while the other writes,
-            # and a turn's commit waits for one flush to disk instead of three (still every one).
+            # Deleted rows are overwritten with zeros, not left in the file's free pages.
             @sa.event.listens_for(self.engine, "connect")
             def sqlite_settings(connection: Any, _record: Any) -> None:
                 connection.execute("PRAGMA secure_delete = ON")
-                connection.execute("PRAGMA journal_mode = WAL")
 
             self.engine.dispose()  # connections made before the listener get it too
+            if self.engine.url.database not in (None, "", ":memory:"):
+                use_write_ahead_log(self.engine)
         else:
             # Rasa's engine hands out pooled connections without checking them, so the first turn
             # after a database restart would fail on a dead one. Checking each connection as it is
