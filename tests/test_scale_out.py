@@ -44,7 +44,7 @@ def converse(instances, index):
         server = instances[(turn + index) % 2]  # every turn goes to the other instance
         status, reply = post_json(server.url + "/webhooks/rest/webhook",
                                   {"sender": sender, "message": text})
-        assert status == 200, reply
+        assert status == 200, (reply, server.errors())
         replies.append(reply)
     return sender, replies
 

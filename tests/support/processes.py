@@ -68,6 +68,13 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def errors(self, last: int = 40) -> str:
+        """The newest lines of its log from an error on (no message text is ever logged), for a
+        failing test to show why."""
+        lines = self.log.read_text(errors="replace").splitlines()
+        start = next((i for i, line in enumerate(lines) if " ERROR " in line), len(lines))
+        return "\n".join(lines[start:][-last:])
+
     def workers(self) -> List[int]:
         """The process ids of its Sanic workers (its children; none with one worker)."""
         found = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True,
