@@ -14,7 +14,10 @@ export RASA_TELEMETRY_ENABLED := false
 # Rasa's own command line, without pages of warnings from the pinned packages (bot/quiet.py).
 RASA := $(BIN)/python -m bot.quiet
 RASA_PORT ?= 5005
-ACTIONS_PORT ?= 5055
+# The action server listens on the port the Rasa server calls: the one in endpoints.yml's
+# action_endpoint (change it there). `make serve ACTIONS_PORT=...` sets it for endpoints.prod.yml,
+# whose ACTION_SERVER_URL must then name the same port.
+ACTIONS_PORT := $(shell sed -nE 's|^ *url: "http://localhost:([0-9]+)/webhook".*|\1|p' endpoints.yml)
 # Sites other than the assistant's own that may carry the web chat (docs/webchat.md): for `make run`,
 # a test page served locally on port 8080.
 WEBCHAT_ALLOWED_ORIGINS ?= http://localhost:8080,http://127.0.0.1:8080

@@ -14,6 +14,9 @@ test_storage.py.
 from __future__ import annotations
 
 import http.server
+import os
+import shutil
+import subprocess
 import threading
 import time
 import urllib.error
@@ -26,7 +29,7 @@ import pytest
 from bot import content
 from bot.channels.messenger_format import unpunctuated_links
 from bot.topics import load_topics
-from tests.conftest import MESSENGER_ENV, post_json, reply_text, stored_tracker
+from tests.conftest import MESSENGER_ENV, PROJECT_DIR, post_json, reply_text, stored_tracker
 from tests.support.messenger import event, sent_to, sign, texts, webhook
 from tests.support.processes import free_port, start_rasa_server
 from tests.support.services import postgres_server, redis_server
@@ -265,3 +268,22 @@ def test_a_database_restart_between_two_messages_is_not_noticed(faults, new_send
     status, replies, _ = rest(server, new_sender, "what about snapchat?")
     assert status == 200, (status, replies)
     assert "Your child is 12" in replies[0]["text"]
+
+
+def test_make_starts_the_action_server_where_endpoints_yml_calls_it(tmp_path):
+    """`make run` used to take the action server's port from ACTIONS_PORT, which endpoints.yml
+    (what the Rasa server calls) never heard of: set, every app question failed. The port is now
+    read from endpoints.yml, so changing it there moves both."""
+    for name in ("Makefile", "endpoints.yml"):
+        shutil.copy(PROJECT_DIR / name, tmp_path / name)
+
+    def port(env: Dict[str, str]) -> str:
+        return subprocess.run(["make", "-s", "--eval", "port: ; @echo $(ACTIONS_PORT)", "port"],
+                              cwd=tmp_path, env=env, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    endpoints = tmp_path / "endpoints.yml"
+    assert port(dict(os.environ)) == "5055" and "localhost:5055/webhook" in endpoints.read_text()
+    endpoints.write_text(endpoints.read_text().replace("localhost:5055/", "localhost:5123/"))
+    assert port(dict(os.environ)) == "5123"
+    assert port({**os.environ, "ACTIONS_PORT": "6000"}) == "5123"  # endpoints.yml decides
