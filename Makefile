@@ -17,7 +17,7 @@ RASA_PORT ?= 5005
 # The action server listens on the port the Rasa server calls: the one in endpoints.yml's
 # action_endpoint (change it there). `make serve ACTIONS_PORT=...` sets it for endpoints.prod.yml,
 # whose ACTION_SERVER_URL must then name the same port.
-ACTIONS_PORT := $(shell sed -nE 's|^ *url: "http://localhost:([0-9]+)/webhook".*|\1|p' endpoints.yml)
+ACTIONS_PORT := $(or $(shell sed -nE 's|^ *url: "?https?://[^:/"]+:([0-9]+)/webhook.*|\1|p' endpoints.yml),5055)
 # Sites other than the assistant's own that may carry the web chat (docs/webchat.md): for `make run`,
 # a test page served locally on port 8080.
 WEBCHAT_ALLOWED_ORIGINS ?= http://localhost:8080,http://127.0.0.1:8080
