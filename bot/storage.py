@@ -302,7 +302,8 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         if self.engine.dialect.name == "sqlite":
             import sqlalchemy as sa
 
-            if self.engine.url.database not in (None, "", ":memory:"):
+            on_file = self.engine.url.database not in (None, "", ":memory:")
+            if on_file:
                 # Connections kept open and reused: for a file, SQLAlchemy 1.4 opened and closed
                 # one for every read and write, three per turn, each set up afresh.
                 url = self.engine.url
@@ -318,7 +319,7 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
                 connection.execute("PRAGMA secure_delete = ON")
 
             self.engine.dispose()  # connections made before the listener get it too
-            if self.engine.url.database not in (None, "", ":memory:"):
+            if on_file:
                 use_write_ahead_log(self.engine)
         else:
             # Rasa's engine hands out pooled connections without checking them, so the first turn
