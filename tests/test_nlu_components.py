@@ -145,6 +145,28 @@ def test_scorer_arrays_give_sklearns_probabilities(tmp_path, topics, calibrated)
     assert list(loaded.labels) == list(model.classes_)
 
 
+@pytest.mark.parametrize("topics", [2, 5])
+def test_calibration_fitted_beside_the_folds_is_sklearns_model(topics):
+    """`fit_calibrated` runs the fits in another order from CalibratedClassifierCV, on the same
+    folds: the probabilities are the same, on the training rows and on new ones."""
+    import scipy.sparse
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+
+    from bot.nlu.intent_classifier import fit_calibrated
+
+    rng = np.random.default_rng(11)
+    y = np.repeat([f"topic_{i}" for i in range(topics)], [9 + i for i in range(topics)])
+    X = scipy.sparse.csr_matrix(rng.poisson(0.5, size=(len(y), 40)) + np.eye(len(y), 40))
+    new = scipy.sparse.csr_matrix(rng.poisson(0.5, size=(6, 40)))
+    base = LogisticRegression(C=10, max_iter=2000, class_weight="balanced")
+    sklearns = CalibratedClassifierCV(base, method="sigmoid", cv=3, ensemble=False).fit(X, y)
+    ours = fit_calibrated(base, X, y, folds=3, n_jobs=2)
+    assert list(ours.classes_) == list(sklearns.classes_)
+    for rows in (X, new):
+        np.testing.assert_allclose(ours.predict_proba(rows), sklearns.predict_proba(rows), atol=1e-12)
+
+
 def test_a_model_file_holding_python_objects_is_refused(tmp_path):
     from bot.nlu.linear_scorer import LinearScorer
 
