@@ -127,10 +127,6 @@ class _GivenScores(ClassifierMixin, BaseEstimator):
         return X
 
 
-def _fit_all(model: LogisticRegression, X: Any, y: np.ndarray) -> LogisticRegression:
-    return model.fit(X, y)
-
-
 def _fold_scores(model: LogisticRegression, X: Any, y: np.ndarray, train: np.ndarray,
                  test: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     return test, model.fit(X[train], y[train]).decision_function(X[test])
@@ -145,7 +141,7 @@ def fit_calibrated(base: LogisticRegression, X: Any, y: np.ndarray, folds: int,
     instead of three). The folds are sklearn's (stratified, in order), so the model is the same."""
     splits = check_cv(folds, y, classifier=True).split(X, y)
     fitted, *scored = Parallel(n_jobs=n_jobs)(
-        [delayed(_fit_all)(clone(base), X, y)]
+        [delayed(clone(base).fit)(X, y)]
         + [delayed(_fold_scores)(clone(base), X, y, train, test) for train, test in splits])
     classes = fitted.classes_
     scores = np.zeros((len(y), 1 if len(classes) == 2 else len(classes)))
